@@ -1,0 +1,1 @@
+"""The hub application: intake, accounts, review, publication, store and the `hub` CLI."""

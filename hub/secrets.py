@@ -1,0 +1,44 @@
+"""Where the hub's secrets live and how they are read.
+
+The id secret keys DI-13's HMAC ids: with the same secret the same input gives the same ids.
+"""
+from __future__ import annotations
+
+import os
+import secrets as _random
+from pathlib import Path
+
+from sanitizer import BadInput
+
+ID_SECRET_NAME = "id_hmac.key"
+
+
+def data_dir() -> Path:
+    """The hub data directory: $HUB_DATA_DIR, else ./hubdata."""
+    return Path(os.environ.get("HUB_DATA_DIR") or "hubdata")
+
+
+def read_secret_file(path: Path) -> bytes:
+    """Read a secret file; at least 16 bytes after stripping white space."""
+    try:
+        data = path.read_bytes().strip()
+    except OSError as exc:
+        raise BadInput(f"secret file: cannot read {path} ({exc.strerror or type(exc).__name__})") from None
+    if len(data) < 16:
+        raise BadInput(f"secret file: {path} holds fewer than 16 bytes")
+    return data
+
+
+def load_id_secret(explicit: str | None) -> tuple[bytes, str | None]:
+    """(secret, note): --secret-file, $HUB_SECRET_FILE, the data directory's key, else a one-off key."""
+    if explicit:
+        return read_secret_file(Path(explicit)), None
+    env = os.environ.get("HUB_SECRET_FILE")
+    if env:
+        return read_secret_file(Path(env)), None
+    stored = data_dir() / "secrets" / ID_SECRET_NAME
+    if stored.is_file():
+        return read_secret_file(stored), None
+    return (_random.token_bytes(32),
+            "no hub secret found: ids are keyed with a one-off secret, so this output is not "
+            "reproducible (pass --secret-file or set HUB_SECRET_FILE)")

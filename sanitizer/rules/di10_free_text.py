@@ -1,0 +1,38 @@
+"""DI-10: free text. Profile replacements (DI-03..07) run on every string; this rule adds
+the generic detectors that need no profile entry: phone numbers, Windows SIDs, MAC addresses
+and Japanese postal addresses. Attacker IOCs written in text stay.
+
+`note` and `opinion` objects are dropped by default (policy `drop_types`).
+"""
+from __future__ import annotations
+
+import re
+
+from ..matching import ProfileIndex
+from ..normalize import Folded
+from .base import Finding
+
+RULE_ID = "DI-10"
+TITLE = "Free text: generic detectors (phone numbers, SIDs, MAC addresses, postal addresses)"
+ACTION = "replace with [PHONE] / [SID] / [MAC] / [ADDRESS]; drop note and opinion objects"
+
+_PATTERNS = (
+    ("phone", "[PHONE]", re.compile(
+        r"(?<![0-9a-z-])(?:\+81[\s-]?\(?0?\d{1,4}\)?[\s-]?\d{1,4}[\s-]\d{3,4}"
+        r"|\(?0\d{1,4}\)?[\s-]\d{1,4}[\s-]\d{3,4}|\(0\d{1,4}\)\d{1,4}-\d{3,4})(?![0-9a-z-])")),
+    ("sid", "[SID]", re.compile(r"(?<![0-9a-z-])s-1-5-21(?:-\d+){3,4}(?![0-9])")),
+    ("mac", "[MAC]", re.compile(r"(?<![0-9a-f:-])[0-9a-f]{2}(?:([:-])[0-9a-f]{2})(?:\1[0-9a-f]{2}){4}(?![0-9a-f:-])")),
+    ("postal-address", "[ADDRESS]", re.compile(
+        r"(?:〒\s?\d{3}-\d{4}\s*)?(?:東京都|北海道|(?:京都|大阪)府|[一-龥]{2,3}県)"
+        r"[一-龥ぁ-んァ-ヶー]{1,12}?[市区町村郡][^\s、。,;「」()（）]{0,30}")),
+)
+
+
+def detect(folded: Folded, index: ProfileIndex) -> list[Finding]:
+    """Generic personal / site data that no profile lists."""
+    out = []
+    for kind, replacement, rx in _PATTERNS:
+        for m in rx.finditer(folded.text):
+            start, end = folded.orig_span(m.start(), m.end())
+            out.append(Finding(start, end, RULE_ID, kind, replacement))
+    return out

@@ -1,0 +1,219 @@
+"""DI-12: indicator patterns.
+
+The pattern is parsed (stix2's visitor over the stix2-patterns grammar), every comparison value
+goes through a judge supplied by the engine (the same detectors as free text), victim
+comparisons are removed and the pattern is rebuilt. A home-path user name in an equality is
+kept as a LIKE with `%` in its place, so the indicator still matches. START/STOP qualifiers are
+coarsened outwards (DI-09). When nothing is left the indicator is dropped. The rebuilt pattern
+is validated before it is returned: an unparsable pattern is never emitted.
+"""
+from __future__ import annotations
+
+import re
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+from stix2 import patterns as P
+from stix2.pattern_visitor import create_pattern_object
+from stix2patterns.validator import run_validator
+
+from . import di09_timestamps
+
+RULE_ID = "DI-12"
+TITLE = "Indicator patterns: remove victim comparisons, keep attacker ones, drop when empty"
+ACTION = "rebuild the pattern without victim comparisons; drop the indicator if nothing remains"
+
+_UNESCAPE = re.compile(r"\\(['\\])")
+_DEEP = 1500  # patterns longer than this are parsed on a thread with a large stack
+
+
+class PatternError(ValueError):
+    """The input pattern does not parse as STIX 2.1."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the judge says of one comparison value."""
+
+    action: str  # "keep" | "drop" | "like"
+    value: str | None = None  # the LIKE value for action "like"
+    rule: str = RULE_ID
+    reason: str = ""
+
+
+Judge = Callable[[str, str, str], Verdict]  # (object type, property path, value) -> Verdict
+
+
+@dataclass
+class PatternResult:
+    """The rebuilt pattern (None = nothing left) and one entry per change."""
+
+    pattern: str | None
+    changes: list[tuple[str, str, str]]  # (rule, path, action)
+
+
+def _deep(fn, *args):
+    """Run fn on a thread with a deep stack: the ANTLR tree walk recurses once per operand."""
+    result, error = [], []
+
+    def run():
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(old, 200_000))
+        try:
+            result.append(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
+            error.append(exc)
+        finally:
+            sys.setrecursionlimit(old)
+
+    old_size = threading.stack_size()
+    threading.stack_size(512 * 1024 * 1024)
+    try:
+        t = threading.Thread(target=run)
+        t.start()
+    finally:
+        threading.stack_size(old_size)
+    t.join()
+    if error:
+        raise error[0]
+    return result[0]
+
+
+def _parse(pattern: str):
+    errors = run_validator(pattern, stix_version="2.1")
+    if errors:
+        raise PatternError("not a valid STIX 2.1 pattern")
+    return create_pattern_object(pattern, version="2.1")
+
+
+def parse(pattern: str):
+    """Parse a STIX 2.1 pattern into stix2's AST; PatternError if it does not parse."""
+    try:
+        return _deep(_parse, pattern) if len(pattern) > _DEEP else _parse(pattern)
+    except PatternError:
+        raise
+    except Exception:  # the grammar's own errors are of many kinds
+        raise PatternError("not a valid STIX 2.1 pattern") from None
+
+
+def is_valid(pattern: str) -> bool:
+    """True if the pattern parses as STIX 2.1."""
+    try:
+        errs = _deep(run_validator, pattern, "2.1") if len(pattern) > _DEEP else run_validator(pattern, "2.1")
+    except Exception:
+        return False
+    return not errs
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class _Rewriter:
+    def __init__(self, judge: Judge, granularity: str):
+        self.judge = judge
+        self.granularity = granularity
+        self.changes: list[tuple[str, str, str]] = []
+
+    # -- observation level -------------------------------------------------------------
+    def observation(self, node) -> str | None:
+        if isinstance(node, P.QualifiedObservationExpression):
+            inner = self.observation(node.observation_expression)
+            return None if inner is None else f"{inner} {self.qualifier(node.qualifier)}"
+        if isinstance(node, P._CompoundObservationExpression):
+            parts = [p for p in (self.observation(o) for o in node.operands) if p is not None]
+            if len(parts) < len(node.operands) and parts:
+                self.changes.append((RULE_ID, node.operator, "operand removed"))
+            return f" {node.operator} ".join(parts) if parts else None
+        if isinstance(node, P.ParentheticalExpression):
+            inner = self.observation(node.expression)
+            return None if inner is None else f"({inner})"
+        if isinstance(node, P.ObservationExpression):
+            inner = self.boolean(node.operand)
+            return None if inner is None else f"[{inner}]"
+        raise PatternError("unsupported pattern construct")
+
+    def qualifier(self, q) -> str:
+        if isinstance(q, P.StartStopQualifier):
+            start = self._coarse(q.start_time, ceil=False)
+            stop = self._coarse(q.stop_time, ceil=True)
+            return f"START t'{start}' STOP t'{stop}'"
+        return str(q)
+
+    def _coarse(self, const, ceil: bool) -> str:
+        dt = const.value
+        new = di09_timestamps.coarsen_datetime(dt, self.granularity, ceil=ceil)
+        if new != dt:
+            self.changes.append(("DI-09", "START/STOP", "coarsened"))
+        return di09_timestamps.format_stix(new, millis=False)
+
+    # -- comparison level --------------------------------------------------------------
+    def boolean(self, node) -> str | None:
+        if isinstance(node, P.ParentheticalExpression):
+            inner = self.boolean(node.expression)
+            return None if inner is None else f"({inner})"
+        if isinstance(node, P._BooleanExpression):
+            parts = [p for p in (self.boolean(o) for o in node.operands) if p is not None]
+            return f" {node.operator} ".join(parts) if parts else None
+        if isinstance(node, P._ComparisonExpression):
+            return self.comparison(node)
+        raise PatternError("unsupported pattern construct")
+
+    def comparison(self, node) -> str | None:
+        path = str(node.lhs)
+        obj_type = node.lhs.object_type_name
+        neg = "NOT " if node.negated else ""
+        rhs = node.rhs
+        if isinstance(rhs, P.ListConstant):
+            kept = []
+            for item in rhs.value:
+                v = self._value(item)
+                verdict = self.judge(obj_type, path, v) if v is not None else Verdict("keep")
+                if verdict.action == "keep":
+                    kept.append(str(item) if v is None else _quote(v))
+                else:
+                    self.changes.append((verdict.rule, path, "list value removed"))
+            if not kept:
+                return None
+            return f"{path} {neg}{node.operator} ({', '.join(kept)})"
+        if isinstance(rhs, P.TimestampConstant):
+            self.changes.append(("DI-09", path, "timestamp comparison removed"))
+            return None
+        value = self._value(rhs)
+        if value is None:  # numbers, booleans, hex/binary constants name no one
+            verdict = self.judge(obj_type, path, "")
+            if verdict.action == "keep":
+                return f"{path} {neg}{node.operator} {rhs}"
+            self.changes.append((verdict.rule, path, "comparison removed"))
+            return None
+        verdict = self.judge(obj_type, path, value)
+        if verdict.action == "keep":
+            return f"{path} {neg}{node.operator} {_quote(value)}"
+        if verdict.action == "like" and node.operator in ("=", "LIKE"):
+            self.changes.append((verdict.rule, path, "value generalised to LIKE"))
+            return f"{path} {neg}LIKE {_quote(verdict.value)}"
+        self.changes.append((verdict.rule, path, "comparison removed"))
+        return None
+
+    @staticmethod
+    def _value(const) -> str | None:
+        if isinstance(const, P.StringConstant):  # includes HashConstant
+            raw = const.value
+            return _UNESCAPE.sub(r"\1", raw) if not const.needs_to_be_quoted else raw
+        return None
+
+
+def rewrite(pattern: str, judge: Judge, granularity: str = "day") -> PatternResult:
+    """Rebuild `pattern` without victim comparisons. Raises PatternError if it does not parse."""
+    tree = parse(pattern)
+    rw = _Rewriter(judge, granularity)
+    if len(pattern) > _DEEP:
+        new = _deep(rw.observation, tree)
+    else:
+        new = rw.observation(tree)
+    if new is not None and not is_valid(new):
+        rw.changes.append((RULE_ID, "pattern", "rebuilt pattern invalid; indicator dropped"))
+        new = None
+    return PatternResult(new, rw.changes)

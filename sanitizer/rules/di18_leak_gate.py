@@ -1,0 +1,83 @@
+"""DI-18: the leak gate. A final, separate scan of the serialised output for every profile token
+and its variants (NFKC, case, width, IDNA, %-encoded, HTML-escaped, defanged), victim and
+non-routable addresses, home-path user names, precise date-times and original SDO/SRO ids.
+Any hit refuses the whole output (P3: fail closed). It shares only the folding primitives and
+the compiled profile with the detectors, not their decisions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..matching import ProfileIndex
+from ..normalize import Folded
+from . import di05_addresses, di07_home_paths, di09_timestamps
+from .di13_ids import UUID_IN_TEXT as _UUID
+
+RULE_ID = "DI-18"
+TITLE = "Leak gate: final scan of the serialised output"
+ACTION = "refuse: nothing is written or published"
+
+
+@dataclass(frozen=True)
+class GateHit:
+    """One residual leak: which rule's data, what kind, where (a JSON path, never the value)."""
+
+    rule: str
+    what: str
+    where: str
+
+
+def _strings(node, path):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            p = f"{path}.{k}"
+            yield p + " (key)", k
+            yield from _strings(v, p)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _strings(v, f"{path}[{i}]")
+    elif isinstance(node, str):
+        yield path, node
+
+
+def _check(text: str, index: ProfileIndex, forbidden_uuids: frozenset[str]):
+    folded = Folded(text).text
+    for hit in index.find_tokens(folded):
+        yield ("DI-03" if hit.kind not in ("domain", "domain-label", "email") else "DI-04",
+               f"profile {hit.kind}")
+    for _s, _e, ip in di05_addresses.addresses(folded):
+        verdict = index.ip_verdict(ip)
+        if verdict:
+            yield "DI-05", f"{verdict} address"
+    for m in di07_home_paths.HOME.finditer(folded):
+        if m.group("name") not in di07_home_paths.GENERIC_USERS:
+            yield "DI-07", "home-path user name"
+    for m in di09_timestamps.TEXT_TS.finditer(folded):
+        if any(int(m.group(g)) for g in ("H", "M", "S")):  # midnight is what coarsening writes
+            yield "DI-09", "date-time precise to the second"
+            break
+    if forbidden_uuids:
+        for m in _UUID.finditer(folded):
+            if m.group(0) in forbidden_uuids:
+                yield "DI-13", "original object id"
+
+
+
+def scan(bundle: dict, index: ProfileIndex, forbidden_uuids: frozenset[str] = frozenset()) -> list[GateHit]:
+    """Every residual leak in the output bundle (empty list = pass)."""
+    hits = []
+    for i, obj in enumerate(bundle.get("objects", [])):
+        base = f"objects[{i}]({obj.get('type', '?')})"
+        for where, text in _strings(obj, base):
+            for rule, what in _check(text, index, forbidden_uuids):
+                hits.append(GateHit(rule, what, where))
+        # STIX timestamps must be coarse too (DI-09): no time of day left on them.
+        for prop in di09_timestamps.FLOOR_PROPS:
+            v = obj.get(prop)
+            if isinstance(v, str):
+                dt = di09_timestamps.parse_stix_timestamp(v)
+                if dt is not None and (dt.hour or dt.minute or dt.second):
+                    hits.append(GateHit("DI-09", "timestamp not coarsened", f"{base}.{prop}"))
+    for rule, what in _check(str(bundle.get("id", "")), index, forbidden_uuids):
+        hits.append(GateHit(rule, what, "bundle.id"))
+    return hits
