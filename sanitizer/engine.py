@@ -22,7 +22,9 @@ from .rules import (
 )
 from .rules.di12_patterns import Verdict
 from .scrub import Scrubber
-from .stixmeta import ALLOWED, EXTENSION_PROPS, TLP_ORDER, iter_refs, tlp_level_of, tlp_marking, TLP2_IDS
+from .stixmeta import (
+    ALLOWED, EXTENSION_PROPS, TLP2_IDS, TLP_LEVEL_OF_ID, TLP_ORDER, iter_refs, tlp_level_of, tlp_marking,
+)
 from .validate import validate_bundle
 
 # SCOs whose whole identity is one value: any victim finding in it drops the object.
@@ -37,6 +39,17 @@ NONEMPTY_REFS = {"observed-data": "object_refs", "report": "object_refs", "group
 _NOT_TEXT = {"id", "type", "spec_version", "pattern", "pattern_type", "pattern_version", "created_by_ref",
              "object_marking_refs", "external_references", "lang"}
 _TRIVIAL = {"type", "id", "spec_version", "object_marking_refs", "granular_markings", "defanged"}
+
+
+LOOKALIKE = "DI-04 look-alike attacker host embeds a victim token"
+_HOST_TYPES = {"domain-name", "url", "email-addr"}
+_NAME_KINDS = {"org", "domain-label", "keyword", "person", "host"}
+
+
+def _is_lookalike(stix_type: str, found) -> bool:
+    """A host name that embeds a victim name but is not under a victim domain (typosquat)."""
+    return stix_type in _HOST_TYPES and any(f.kind in _NAME_KINDS for f in found) and not any(
+        f.kind in ("domain", "email") for f in found)
 
 
 @dataclass
@@ -124,6 +137,8 @@ class _Run:
 
     def _decide(self, obj: dict) -> None:
         oid, t = obj["id"], obj["type"]
+        self.input_tlps.extend(TLP_LEVEL_OF_ID[r] for r in obj.get("object_marking_refs") or []
+                               if r in TLP_LEVEL_OF_ID)
         if t == "marking-definition":
             level = tlp_level_of(obj)
             if level:
@@ -155,8 +170,9 @@ class _Run:
             value = obj.get("value")
             found = self.scrubber.findings(value) if isinstance(value, str) else []
             if found:
-                if any(f.kind == "domain-label" for f in found):
-                    self.review.setdefault(oid, []).append("DI-04 look-alike host embeds a victim token")
+                if _is_lookalike(t, found):
+                    self.review.setdefault(oid, []).append(LOOKALIKE)
+                    return self._drop(obj, "DI-04", "attacker host embeds a victim token")
                 return self._drop(obj, found[0].rule, f"victim value ({found[0].kind})")
             if t == "email-addr" and self._recipient_only(oid):
                 return self._drop(obj, di06_email_addresses.RULE_ID, "recipient address")
@@ -191,8 +207,9 @@ class _Run:
                 if obj_type in di17_unique_infrastructure.INFRASTRUCTURE_TYPES and value:
                     infra.append(value)
                 return Verdict("keep")
-            if any(f.kind == "domain-label" for f in found):
-                self.review.setdefault(obj["id"], []).append("DI-04 look-alike host embeds a victim token")
+            if _is_lookalike(obj_type, found):
+                self.review.setdefault(obj["id"], []).append(LOOKALIKE)
+                return Verdict("drop", rule="DI-04")
             if all(f.kind == "home-user" for f in found):
                 roots.add(obj_type)
                 like = self._like_value(value, found)
