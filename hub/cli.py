@@ -152,8 +152,6 @@ def cmd_sanitize(args) -> int:
     if args.tlp:
         policy = policy.with_tlp(args.tlp)
     secret, note = hub_secrets.load_id_secret(args.secret_file)
-    if note:
-        print(f"hub: {note}", file=sys.stderr)
     bundle = load_input(args.input, args.input_format, parse_now(args.now))
     try:
         result = sanitize(bundle, profile, policy, secret=secret)
@@ -166,6 +164,8 @@ def cmd_sanitize(args) -> int:
         write_atomic(args.report, dump(result.report.public()))
     if args.private_report:
         write_atomic(args.private_report, dump(result.report.private()))
+    if note:
+        print(f"hub: note: {note}", file=sys.stderr)
     return EXIT_OK
 
 

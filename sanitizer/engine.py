@@ -25,7 +25,7 @@ from .scrub import Scrubber
 from .stixmeta import (
     ALLOWED, EXTENSION_PROPS, TLP2_IDS, TLP_LEVEL_OF_ID, TLP_ORDER, iter_refs, tlp_level_of, tlp_marking,
 )
-from .validate import validate_bundle
+from .validate import missing_required, validate_bundle
 
 # SCOs whose whole identity is one value: any victim finding in it drops the object.
 VALUE_SCOS = {"domain-name", "url", "email-addr", "ipv4-addr", "ipv6-addr", "mac-addr"}
@@ -147,6 +147,9 @@ class _Run:
             return
         if di15_custom_content.is_custom_type(t):
             return self._drop(obj, "DI-15", "custom or unsupported object type")
+        missing = missing_required(obj)
+        if missing:
+            return self._drop(obj, "P1", f"not valid STIX 2.1: required property {missing} missing")
         if t in self.policy.drop_types:
             return self._drop(obj, "DI-10", f"{t} objects are not shared (policy)")
         if any(TLP2_IDS["red"] == r or r == "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed"
@@ -197,6 +200,9 @@ class _Run:
         infra: list[str] = []
 
         def judge(obj_type: str, path: str, value: str) -> Verdict:
+            prop = path.split(":", 1)[-1].split(".", 1)[0].split("[", 1)[0]
+            if obj_type not in ALLOWED or obj_type not in di13_ids.SCO_TYPES or prop not in ALLOWED[obj_type]:
+                return Verdict("drop", rule="DI-15")  # custom object types and properties (P1)
             if di08_user_accounts.is_account(obj_type):
                 return Verdict("drop", rule=di08_user_accounts.RULE_ID)
             if obj_type == "email-message" and any(r in path for r in di06_email_addresses.RECIPIENT_REFS):

@@ -38,7 +38,7 @@ def validate_bundle(bundle: object) -> list[dict]:
         if not m or m.group(1) != t:
             raise BadInput(f"object #{i} ({t}): missing or malformed 'id'")
         sv = obj.get("spec_version")
-        if sv == "2.0" or (sv is None and t not in SCO_TYPES):
+        if sv == "2.0":
             raise BadInput(f"object #{i} ({t}): STIX 2.0 content is not supported (spec_version must be 2.1)")
         if sv is not None and sv != "2.1":
             raise BadInput(f"object #{i} ({t}): unsupported spec_version")
@@ -48,4 +48,34 @@ def validate_bundle(bundle: object) -> list[dict]:
             if (key.endswith("_ref") and not isinstance(value, str)) or (
                     key.endswith("_refs") and not (isinstance(value, list) and all(isinstance(r, str) for r in value))):
                 raise BadInput(f"object #{i} ({t}): '{key}' must hold object ids")
+    if objects and not any(o.get("spec_version") == "2.1" for o in objects) and any(
+            o["type"] not in SCO_TYPES for o in objects):
+        # No object says 2.1 and SDOs carry no spec_version: this is how STIX 2.0 looks.
+        raise BadInput("input: STIX 2.0 content is not supported (no object has spec_version 2.1)")
     return objects
+
+
+def _required() -> dict[str, tuple[str, ...]]:
+    import stix2.registry
+
+    maps = stix2.registry.STIX2_OBJ_MAPS["2.1"]
+    out = {}
+    for t, cls in list(maps["objects"].items()) + list(maps["observables"].items()):
+        req = [k for k, p in cls._properties.items() if getattr(p, "required", False)]
+        if t in maps["objects"] and t != "marking-definition":
+            req += ["created", "modified"]
+        if t == "indicator":
+            req.append("valid_from")
+        out[t] = tuple(dict.fromkeys(req))
+    return out
+
+
+REQUIRED = _required()
+
+
+def missing_required(obj: dict) -> str | None:
+    """The first property STIX 2.1 requires that the object lacks (None: complete)."""
+    for prop in REQUIRED.get(obj["type"], ()):
+        if obj.get(prop) in (None, "", []):
+            return prop
+    return None

@@ -1,0 +1,257 @@
+"""Benchmark of the rule-based sanitiser path: `sanitize()` throughput and memory.
+
+Run from the repository root:
+
+    python bench/sanitize.py [--sizes 10000,50000] [--repeat 3] [--no-real] [--profile-top 25]
+
+Product target: at least 5,000 STIX objects/s on one core for the rule-based path. The script
+is single-threaded Python, so every figure is a one-core figure.
+
+For each input it prints objects in/out, the best-of-N wall time of `sanitize()` alone (JSON
+parsing excluded: each run gets a freshly parsed bundle), the best-of-N time of
+`Result.to_json()`, objects/s and the tracemalloc peak of one separate, untimed run
+(`sanitize()` + `to_json()`; tracemalloc slows Python down, so it never overlaps the timing).
+Inputs are the generated bundles of `bench/generate.py` and the largest real public bundles
+under `../shared/data/real-stix/` (skipped with a note when absent).
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import platform
+import pstats
+import resource
+import sys
+import time
+import tracemalloc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
+
+from generate import DEMO_PROFILE, generate_bundle  # noqa: E402
+
+from sanitizer import BadInput, LeakRefused, Policy, VictimProfile, sanitize  # noqa: E402
+
+TARGET_OBJECTS_PER_S = 5_000
+SECRET = b"bench-secret-not-for-production!"  # 32 bytes; the value does not matter here
+REAL_STIX_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real-stix"
+REAL_INPUTS = (
+    "mitre-attack-stix-data/mobile-attack-17.1.json",
+    "mitre-attack-stix-data/ics-attack-18.1.json",
+    "amnesty-investigations/pegasus.stix2",
+    "oasis-cti-stix-elevator/fireeye-pivy-report-with-indicators.json",
+)
+# A fictional victim that none of the public bundles mention.
+REAL_PROFILE = {"organization_names": ["Example Victim KK"], "domains": ["victim.example"]}
+
+
+@dataclass
+class Case:
+    """One benchmark input: its raw JSON bytes (parsed afresh for every run) and a profile."""
+
+    label: str
+    raw: bytes
+    profile: VictimProfile
+    generated: bool = False
+
+    def fresh_bundle(self) -> dict:
+        return orjson.loads(self.raw)
+
+
+@dataclass
+class Measurement:
+    """What one input produced. `outcome` is "ok", "refused" (exit 3) or "bad input" (exit 2)."""
+
+    label: str
+    objects_in: int
+    outcome: str
+    objects_out: int | None
+    sanitize_s: float
+    serialise_s: float | None
+    peak_mib: float | None
+    generated: bool
+
+    @property
+    def objects_per_s(self) -> float:
+        return self.objects_in / self.sanitize_s if self.sanitize_s else float("inf")
+
+
+# ---------------------------------------------------------------------------- inputs
+def generated_cases(sizes: list[int]) -> list[Case]:
+    """Generated bundles with the demo victim profile (Sample Seiki)."""
+    profile = VictimProfile.from_dict(DEMO_PROFILE)
+    return [Case(f"generated ({n:,})", orjson.dumps(generate_bundle(n)), profile, generated=True)
+            for n in sizes]
+
+
+def real_cases() -> tuple[list[Case], list[str]]:
+    """The largest public bundles, with a fictional profile; notes for the missing ones."""
+    if not REAL_STIX_DIR.is_dir():
+        return [], [f"real bundles skipped: {REAL_STIX_DIR} not found"]
+    profile = VictimProfile.from_dict(REAL_PROFILE)
+    cases, notes = [], []
+    for rel in REAL_INPUTS:
+        path = REAL_STIX_DIR / rel
+        if path.is_file():
+            cases.append(Case(rel.split("/", 1)[1], path.read_bytes(), profile))
+        else:
+            notes.append(f"real bundle skipped: {rel} not found")
+    return cases, notes
+
+
+# ---------------------------------------------------------------------------- measuring
+def _timed(fn: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def _run_once(case: Case):
+    """One timed sanitize() on a freshly parsed bundle: (seconds, result or None, outcome)."""
+    bundle = case.fresh_bundle()
+    start = time.perf_counter()
+    try:
+        result = sanitize(bundle, case.profile, Policy(), secret=SECRET)
+    except LeakRefused:
+        return time.perf_counter() - start, None, "refused"
+    except BadInput:
+        return time.perf_counter() - start, None, "bad input"
+    return time.perf_counter() - start, result, "ok"
+
+
+def _peak_mib(case: Case) -> float:
+    """tracemalloc peak of one sanitize() + to_json(), the input parsed before tracing starts."""
+    bundle = case.fresh_bundle()
+    tracemalloc.start()
+    try:
+        try:
+            sanitize(bundle, case.profile, Policy(), secret=SECRET).to_json()
+        except (LeakRefused, BadInput):
+            pass
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak / 2**20
+
+
+def measure(case: Case, repeat: int) -> Measurement:
+    """Best-of-`repeat` timings, then a separate tracemalloc pass."""
+    objects_in = len(case.fresh_bundle().get("objects", []))
+    best_s, best_ser, out_count, outcome = float("inf"), None, None, "ok"
+    for _ in range(repeat):
+        seconds, result, outcome = _run_once(case)
+        best_s = min(best_s, seconds)
+        if result is not None:
+            out_count = len(result.bundle["objects"])
+            ser_s, _ = _timed(result.to_json)
+            best_ser = ser_s if best_ser is None else min(best_ser, ser_s)
+        del result
+    peak = _peak_mib(case)
+    return Measurement(case.label, objects_in, outcome, out_count, best_s, best_ser, peak, case.generated)
+
+
+def profile_top(case: Case, top: int) -> str:
+    """cProfile one sanitize() run; the top functions by cumulative and by own time."""
+    bundle = case.fresh_bundle()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        sanitize(bundle, case.profile, Policy(), secret=SECRET)
+    except (LeakRefused, BadInput) as exc:
+        print(f"(profiled run ended with {type(exc).__name__})")
+    finally:
+        profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    for key in ("cumulative", "tottime"):
+        out.write(f"\n### cProfile: {case.label}, top {top} by {key}\n\n```\n")
+        stats.sort_stats(key).print_stats(top)
+        out.write("```\n")
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------- reporting
+def _fmt(value: float | int | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def table(rows: list[Measurement]) -> str:
+    """The Markdown results table."""
+    lines = ["| input | objects in | objects out | sanitize s | objects/s | serialise s | peak MiB (tracemalloc) |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for m in rows:
+        out = _fmt(m.objects_out, ",") if m.outcome == "ok" else m.outcome
+        lines.append(f"| {m.label} | {m.objects_in:,} | {out} | {m.sanitize_s:.3f} | {m.objects_per_s:,.0f} | "
+                     f"{_fmt(m.serialise_s, '.4f')} | {_fmt(m.peak_mib, '.1f')} |")
+    return "\n".join(lines)
+
+
+def verdict(rows: list[Measurement]) -> str:
+    """One line per generated bundle: is the ≥ 5,000 objects/s target met?"""
+    lines = []
+    for m in (r for r in rows if r.generated):
+        met = m.outcome == "ok" and m.objects_per_s >= TARGET_OBJECTS_PER_S
+        lines.append(f"Target ≥ {TARGET_OBJECTS_PER_S:,} objects/s on {m.label}: "
+                     f"{'MET' if met else 'NOT MET'} ({m.objects_per_s:,.0f} objects/s"
+                     f"{'' if m.outcome == 'ok' else ', ' + m.outcome}).")
+    return "\n".join(lines)
+
+
+def max_rss_mib() -> float:
+    """Peak resident set size of this process (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 2**10
+
+
+# ---------------------------------------------------------------------------- main
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000",
+                        help="comma-separated sizes of the generated bundles (default: 10000)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per input; the best is kept (default: 3)")
+    parser.add_argument("--no-real", action="store_true", help="skip the real public bundles")
+    parser.add_argument("--profile-top", type=int, default=0, metavar="N",
+                        help="cProfile the first generated bundle and print the top N functions")
+    args = parser.parse_args(argv)
+    try:
+        args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        parser.error("--sizes must be a comma-separated list of integers")
+    if not args.sizes or any(n < 3 for n in args.sizes) or args.repeat < 1:
+        parser.error("--sizes must list integers >= 3 and --repeat must be >= 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    cases = generated_cases(args.sizes)
+    notes: list[str] = []
+    if not args.no_real:
+        real, notes = real_cases()
+        cases += real
+    rows = []
+    for case in cases:
+        print(f"… {case.label}", file=sys.stderr, flush=True)
+        rows.append(measure(case, args.repeat))
+
+    print(f"## sanitize() benchmark — best of {args.repeat}, one core (single-threaded CPython "
+          f"{platform.python_version()}, {platform.machine()})\n")
+    print(table(rows))
+    print()
+    print(verdict(rows))
+    for note in notes:
+        print(f"Note: {note}.")
+    print("Times exclude JSON parsing; peak MiB is one separate traced run of sanitize() + to_json().")
+    if args.profile_top:
+        print(profile_top(cases[0], args.profile_top))
+    print(f"Process max RSS: {max_rss_mib():,.1f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
