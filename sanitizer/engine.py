@@ -17,7 +17,7 @@ from .profile import VictimProfile
 from .report import Report
 from .rules import (
     di01_victim_identity, di02_producer, di06_email_addresses, di08_user_accounts, di09_timestamps,
-    di11_external_references, di12_patterns, di13_ids, di14_payloads, di15_custom_content,
+    di10_free_text, di11_external_references, di16_sector_region, di12_patterns, di13_ids, di14_payloads, di15_custom_content,
     di17_unique_infrastructure, di18_leak_gate,
 )
 from .rules.di12_patterns import Verdict
@@ -147,6 +147,10 @@ class _Run:
             return
         if di15_custom_content.is_custom_type(t):
             return self._drop(obj, "DI-15", "custom or unsupported object type")
+        if t == "language-content" and obj.get("object_ref") in self.victims:
+            return self._drop(obj, "DI-01", "translation of a victim object")
+        if t == "location" and oid not in self.victims and not (obj.get("country") or obj.get("region")):
+            return self._drop(obj, "DI-16", "location finer than a country")
         missing = missing_required(obj)
         if missing:
             return self._drop(obj, "P1", f"not valid STIX 2.1: required property {missing} missing")
@@ -323,6 +327,13 @@ class _Run:
             out[key] = value
         if t == "email-message":
             self._email(out, oid)
+        if t == "location":
+            for prop in di16_sector_region.generalise_location(out):
+                self.report.add("DI-16", "(pending)", prop, "location generalised to region/country",
+                                original_id=oid, original=str(obj[prop]))
+        for prop in di10_free_text.DROPPED_PROPS.get(t, ()):
+            if out.pop(prop, None) is not None:
+                self.report.add("DI-10", "(pending)", prop, "property dropped (names people)", original_id=oid)
         if "extensions" in out:
             self._extensions(out, oid)
         if "external_references" in out:

@@ -35,6 +35,50 @@ TEXT_TS = re.compile(
     r"(?:\s*(?P<tz>z|utc|gmt|jst|[+-]\d{2}:?\d{2})(?![a-z]))?")
 
 
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+# Other notations: RFC 2822 (e-mail Date headers), "Mar 14 2025 02:13:45", "14/03/2025 02:13:45",
+# compact ISO 8601 and PDF dates. They become a date; the time of day goes.
+OTHER_TS = re.compile(
+    r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s*)?"
+    r"(?P<rd>\d{1,2})\s+(?P<rmon>" + _MONTHS + r")[a-z]*\.?,?\s+(?P<ry>\d{4})\s+(?P<rt>\d{1,2}:\d{2}:\d{2})"
+    r"(?:\s*(?P<rtz>[+-]\d{4}|gmt|utc|jst|z))?"
+    r"|(?P<mmon>" + _MONTHS + r")[a-z]*\.?\s+(?P<md>\d{1,2}),?\s+(?P<my>\d{4})\s+\d{1,2}:\d{2}:\d{2}"
+    r"(?:\s*(?:[+-]\d{4}|gmt|utc|jst|z)(?![a-z]))?"
+    r"|(?<![0-9/])(?P<dmy>\d{1,2}/\d{1,2}/\d{4})[ t]\d{1,2}:\d{2}:\d{2}(?:\s*(?:[+-]\d{2}:?\d{2}|gmt|utc|jst|z)(?![a-z]))?"
+    r"|(?<![0-9a-z])(?:d:)?(?P<cy>(?:19|20)\d{2})(?P<cm>[01]\d)(?P<cd>[0-3]\d)t?(?P<ct>[0-2]\d[0-5]\d[0-5]\d)"
+    r"(?:z|[+-]\d{2}'?\d{2}'?)?(?![0-9a-z])")
+
+
+def _other_replacement(m: re.Match, granularity: str) -> str:
+    from email.utils import parsedate_to_datetime
+
+    months = _MONTHS.split("|")
+    if m.group("rd"):
+        text = f"{m.group('rd')} {m.group('rmon').title()} {m.group('ry')} {m.group('rt')} {m.group('rtz') or '+0000'}"
+        try:
+            dt = parsedate_to_datetime(text.replace("jst", "+0900").replace("JST", "+0900"))
+            return _format_date(coarsen_datetime(dt, granularity), granularity)
+        except (TypeError, ValueError):
+            return m.group("ry")
+    if m.group("mmon"):
+        try:
+            dt = datetime(int(m.group("my")), months.index(m.group("mmon")) + 1, int(m.group("md")), tzinfo=timezone.utc)
+            return _format_date(_floor(dt, granularity), granularity)
+        except ValueError:
+            return m.group("my")
+    if m.group("dmy"):
+        return m.group("dmy")  # day/month order is ambiguous: keep the date as written
+    try:
+        dt = datetime(int(m.group("cy")), int(m.group("cm")), int(m.group("cd")), tzinfo=timezone.utc)
+    except ValueError:
+        return m.group(0)
+    return _format_date(_floor(dt, granularity), granularity)
+
+
+def _format_date(dt: datetime, granularity: str) -> str:
+    return dt.strftime("%Y-%m") if granularity == "month" else dt.strftime("%Y-%m-%d")
+
+
 def _floor(dt: datetime, granularity: str) -> datetime:
     dt = dt.replace(hour=0, minute=0, second=0, microsecond=0)
     return dt.replace(day=1) if granularity == "month" else dt
@@ -97,8 +141,7 @@ def _text_replacement(m: re.Match, granularity: str) -> str | None:
         digits = tz[1:].replace(":", "")
         offset = sign * (int(digits[:2]) * 60 + int(digits[2:]))
     dt = (dt - timedelta(minutes=offset)).replace(tzinfo=timezone.utc)
-    dt = _floor(dt, granularity)
-    return dt.strftime("%Y-%m") if granularity == "month" else dt.strftime("%Y-%m-%d")
+    return _format_date(_floor(dt, granularity), granularity)
 
 
 def detect(folded: Folded, index: ProfileIndex, granularity: str = "day") -> list[Finding]:
@@ -107,6 +150,11 @@ def detect(folded: Folded, index: ProfileIndex, granularity: str = "day") -> lis
     for m in TEXT_TS.finditer(folded.text):
         rep = _text_replacement(m, granularity)
         if rep is not None:
+            start, end = folded.orig_span(m.start(), m.end())
+            out.append(Finding(start, end, RULE_ID, "timestamp", rep))
+    for m in OTHER_TS.finditer(folded.text):
+        rep = _other_replacement(m, granularity)
+        if rep != m.group(0):
             start, end = folded.orig_span(m.start(), m.end())
             out.append(Finding(start, end, RULE_ID, "timestamp", rep))
     return out

@@ -16,6 +16,9 @@ RULE_ID = "DI-10"
 TITLE = "Free text: generic detectors (phone numbers, SIDs, MAC addresses, postal addresses)"
 ACTION = "replace with [PHONE] / [SID] / [MAC] / [ADDRESS]; drop note and opinion objects"
 
+# Properties that only ever name people.
+DROPPED_PROPS = {"note": ("authors",), "opinion": ("authors",)}
+
 _PATTERNS = (
     ("phone", "[PHONE]", re.compile(
         r"(?<![0-9a-z-])(?:\+81[\s-]?\(?0?\d{1,4}\)?[\s-]?\d{1,4}[\s-]\d{3,4}"

@@ -37,3 +37,16 @@ def labels(sector: str | None, region: str | None) -> tuple[str, str]:
         return (f"Organisation in the {sector} sector{where_en}",
                 f"{SECTOR_JA.get(sector, sector)}の組織{where_ja}")
     return f"Organisation{where_en}", f"組織{where_ja}"
+
+
+# Location properties finer than a country or region: they point at a site.
+PRECISE_LOCATION = ("street_address", "postal_code", "city", "administrative_area", "latitude", "longitude",
+                    "precision")
+
+
+def generalise_location(obj: dict) -> list[str]:
+    """Strip a location down to region and country; return what was removed."""
+    removed = [p for p in PRECISE_LOCATION if p in obj]
+    for p in removed:
+        del obj[p]
+    return removed

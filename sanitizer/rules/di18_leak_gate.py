@@ -49,13 +49,15 @@ def _check(text: str, index: ProfileIndex, forbidden_uuids: frozenset[str]):
         verdict = index.ip_verdict(ip)
         if verdict:
             yield "DI-05", f"{verdict} address"
-    for m in di07_home_paths.HOME.finditer(folded):
-        if m.group("name") not in di07_home_paths.GENERIC_USERS:
-            yield "DI-07", "home-path user name"
+    for _span in di07_home_paths.user_names(folded):
+        yield "DI-07", "home-path user name"
+        break
     for m in di09_timestamps.TEXT_TS.finditer(folded):
         if any(int(m.group(g)) for g in ("H", "M", "S")):  # midnight is what coarsening writes
             yield "DI-09", "date-time precise to the second"
             break
+    if di09_timestamps.OTHER_TS.search(folded):
+        yield "DI-09", "date-time precise to the second"
     if forbidden_uuids:
         for m in _UUID.finditer(folded):
             if m.group(0) in forbidden_uuids:
