@@ -95,6 +95,13 @@ class _Run:
     def run(self) -> Result:
         self.objects = self._latest_versions(self.objects)
         self.by_id = {o["id"]: o for o in self.objects}
+        self.input_uuids = {oid.split("--", 1)[1].lower() for oid in self.by_id}
+        self.recipients, self.senders = set(), set()
+        for o in self.objects:
+            if o["type"] == "email-message":
+                for k in di06_email_addresses.RECIPIENT_REFS:
+                    self.recipients.update(o.get(k) or [])
+                self.senders.update(r for r in (o.get("from_ref"), o.get("sender_ref")) if r)
         self.victims = di01_victim_identity.find_victims(self.objects, self.scrubber.names_victim)
         self.producers = di02_producer.producers(self.objects) - self.victims
         self.hub = di02_producer.hub_identity(self.policy, self.secret)
@@ -189,15 +196,7 @@ class _Run:
             self._decide_pattern(obj)
 
     def _recipient_only(self, oid: str) -> bool:
-        recipient = sender = False
-        for o in self.objects:
-            if o.get("type") != "email-message":
-                continue
-            if any(oid in (o.get(k) or []) for k in di06_email_addresses.RECIPIENT_REFS):
-                recipient = True
-            if oid in (o.get("from_ref"), o.get("sender_ref")):
-                sender = True
-        return recipient and not sender
+        return oid in self.recipients and oid not in self.senders
 
     def _decide_pattern(self, obj: dict) -> None:
         roots: set[str] = set()
@@ -542,11 +541,13 @@ class _Run:
 
     def _rewrite_ids_in_text(self, obj: dict, uuid_map: dict[str, str]) -> dict:
         """Original ids quoted in text (descriptions, notes) are swapped for their new ids."""
-        input_uuids = {oid.split("--", 1)[1].lower() for oid in self.by_id}
+        input_uuids = self.input_uuids
 
         def fix(node, key=""):
             if isinstance(node, str):
                 if key == "id" or key.endswith("_ref") or key.endswith("_refs"):
+                    return node
+                if len(node) < 36:
                     return node
                 return di13_ids.UUID_IN_TEXT.sub(
                     lambda m: uuid_map.get(m.group(0).lower(), "[REF]") if m.group(0).lower() in input_uuids

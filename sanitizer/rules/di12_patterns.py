@@ -9,6 +9,7 @@ is validated before it is returned: an unparsable pattern is never emitted.
 """
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import threading
@@ -81,25 +82,65 @@ def _deep(fn, *args):
     return result[0]
 
 
-def _parse(pattern: str):
+# A string literal, or something quoted that is not one: a quoted path component (.'SHA-256'),
+# a timestamp (t'…'), binary (b'…') or hex (h'…') constant.
+_QUOTED = re.compile(r"(?P<prefix>(?<![A-Za-z0-9_])[tbhTBH]|\.)?'(?P<body>(?:[^'\\]|\\.)*)'")
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+
+
+def skeleton(pattern: str) -> tuple[str, list[str]]:
+    """The pattern with every string literal replaced by a placeholder, and the literals in order.
+
+    Patterns of one shape share a skeleton, so the (slow) ANTLR parse runs once per shape.
+    Hex literals keep their length so that hash comparisons stay valid.
+    """
+    literals: list[str] = []
+
+    def sub(m: re.Match) -> str:
+        if m.group("prefix"):
+            return m.group(0)
+        body = m.group("body")
+        literals.append(body)
+        return "'" + ("0" * len(body) if _HEX.match(body) else "x") + "'"
+
+    return _QUOTED.sub(sub, pattern), literals
+
+
+def _parse_text(pattern: str):
     errors = run_validator(pattern, stix_version="2.1")
     if errors:
         raise PatternError("not a valid STIX 2.1 pattern")
     return create_pattern_object(pattern, version="2.1")
 
 
-def parse(pattern: str):
-    """Parse a STIX 2.1 pattern into stix2's AST; PatternError if it does not parse."""
+def _parse_guarded(pattern: str):
     try:
-        return _deep(_parse, pattern) if len(pattern) > _DEEP else _parse(pattern)
+        return _deep(_parse_text, pattern) if len(pattern) > _DEEP else _parse_text(pattern)
     except PatternError:
         raise
     except Exception:  # the grammar's own errors are of many kinds
         raise PatternError("not a valid STIX 2.1 pattern") from None
 
 
-def is_valid(pattern: str) -> bool:
-    """True if the pattern parses as STIX 2.1."""
+@functools.lru_cache(maxsize=4096)
+def _parse_skeleton(skel: str):
+    try:
+        return _parse_guarded(skel), None
+    except PatternError as exc:
+        return None, exc
+
+
+def parse(pattern: str):
+    """Parse a STIX 2.1 pattern: (stix2 AST, string literals in walk order); PatternError if invalid."""
+    skel, literals = skeleton(pattern)
+    tree, _err = _parse_skeleton(skel)
+    if tree is None:  # a placeholder may not fit (an SSDEEP hash, say): parse the real text
+        tree = _parse_guarded(pattern)
+    return tree, literals
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_text(pattern: str) -> bool:
     try:
         errs = _deep(run_validator, pattern, "2.1") if len(pattern) > _DEEP else run_validator(pattern, "2.1")
     except Exception:
@@ -107,13 +148,19 @@ def is_valid(pattern: str) -> bool:
     return not errs
 
 
+def is_valid(pattern: str) -> bool:
+    """True if the pattern parses as STIX 2.1 (checked by shape first, then as written)."""
+    return _valid_text(skeleton(pattern)[0]) or _valid_text(pattern)
+
+
 def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 class _Rewriter:
-    def __init__(self, judge: Judge, granularity: str):
+    def __init__(self, judge: Judge, granularity: str, literals: list[str]):
         self.judge = judge
+        self._literals = iter(literals)
         self.granularity = granularity
         self.changes: list[tuple[str, str, str]] = []
 
@@ -197,18 +244,17 @@ class _Rewriter:
         self.changes.append((verdict.rule, path, "comparison removed"))
         return None
 
-    @staticmethod
-    def _value(const) -> str | None:
+    def _value(self, const) -> str | None:
+        """The next string literal of the pattern (the AST may hold a placeholder)."""
         if isinstance(const, P.StringConstant):  # includes HashConstant
-            raw = const.value
-            return _UNESCAPE.sub(r"\1", raw) if not const.needs_to_be_quoted else raw
+            return _UNESCAPE.sub(r"\1", next(self._literals))
         return None
 
 
 def rewrite(pattern: str, judge: Judge, granularity: str = "day") -> PatternResult:
     """Rebuild `pattern` without victim comparisons. Raises PatternError if it does not parse."""
-    tree = parse(pattern)
-    rw = _Rewriter(judge, granularity)
+    tree, literals = parse(pattern)
+    rw = _Rewriter(judge, granularity, literals)
     if len(pattern) > _DEEP:
         new = _deep(rw.observation, tree)
     else:

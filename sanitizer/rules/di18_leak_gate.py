@@ -68,10 +68,14 @@ def _check(text: str, index: ProfileIndex, forbidden_uuids: frozenset[str]):
 def scan(bundle: dict, index: ProfileIndex, forbidden_uuids: frozenset[str] = frozenset()) -> list[GateHit]:
     """Every residual leak in the output bundle (empty list = pass)."""
     hits = []
+    seen: dict[str, list] = {}  # bundles repeat strings (types, ids, labels): check each once
     for i, obj in enumerate(bundle.get("objects", [])):
         base = f"objects[{i}]({obj.get('type', '?')})"
         for where, text in _strings(obj, base):
-            for rule, what in _check(text, index, forbidden_uuids):
+            found = seen.get(text)
+            if found is None:
+                found = seen[text] = list(_check(text, index, forbidden_uuids))
+            for rule, what in found:
                 hits.append(GateHit(rule, what, where))
         # STIX timestamps must be coarse too (DI-09): no time of day left on them.
         for prop in di09_timestamps.FLOOR_PROPS:
