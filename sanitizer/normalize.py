@@ -79,19 +79,42 @@ class Folded:
         out: list[str] = []
         starts: list[int] = []
         ends: list[int] = []
-        i, n = 0, len(s)
-        specials = {m.start(): m for m in _SPECIAL.finditer(s)} if _HAS_SPECIAL.search(s) else {}
+        pos = 0
+        for m in _SPECIAL.finditer(s):
+            self._plain(s, pos, m.start(), out, starts, ends)
+            piece = _fold_special(m)
+            out.extend(piece)
+            starts.extend([m.start()] * len(piece))
+            ends.extend([m.end()] * len(piece))
+            pos = m.end()
+        self._plain(s, pos, len(s), out, starts, ends)
+        self.text = "".join(out)
+        self._start, self._end = starts, ends
+
+    @staticmethod
+    def _plain(s: str, i: int, n: int, out: list, starts: list, ends: list) -> None:
+        """Fold s[i:n], which holds no special sequence, run by run."""
+        for m in _RUNS.finditer(s, i, n):
+            a, b = m.span()
+            run = m.group()
+            if not (out and out[-1] == " " and run[0] == " ") and not _ODD_WS.search(run):
+                folded = run.lower() if run.isascii() else _fold_same_length(run)
+                if folded is not None:  # one character each: offsets map 1:1
+                    out.extend(folded)
+                    starts.extend(range(a, b))
+                    ends.extend(range(a + 1, b + 1))
+                    continue
+            Folded._per_char(s, a, b, out, starts, ends)
+
+    @staticmethod
+    def _per_char(s: str, i: int, n: int, out: list, starts: list, ends: list) -> None:
         while i < n:
-            m = specials.get(i)
-            if m is not None:
-                piece, j = _fold_special(m), m.end()
-            else:
-                # A segment is one character plus the combining marks that follow it, so that
-                # half-width kana with a voicing mark (ﾊﾞ) fold to one composed character (バ).
-                j = i + 1
-                while j < n and _is_combining(s[j]):
-                    j += 1
-                piece = fold_str(s[i:j])
+            # A segment is one character plus the combining marks that follow it, so that
+            # half-width kana with a voicing mark (ﾊﾞ) fold to one composed character (バ).
+            j = i + 1
+            while j < n and _is_combining(s[j]):
+                j += 1
+            piece = fold_str(s[i:j])
             if piece.isspace() or (piece == "" and s[i:j].isspace()):
                 # White-space runs fold to one space ("石川\u3000\n健二" matches "石川 健二").
                 if out and out[-1] == " ":
@@ -104,8 +127,6 @@ class Folded:
                 starts.append(i)
                 ends.append(j)
             i = j
-        self.text = "".join(out)
-        self._start, self._end = starts, ends
 
     def orig_span(self, start: int, end: int) -> tuple[int, int]:
         """Original [start, end) covering folded [start, end)."""
@@ -123,8 +144,21 @@ def _is_combining(ch: str) -> bool:
     return bool(norm) and unicodedata.combining(norm[0]) != 0
 
 
+_RUNS = re.compile(r"[ -~]+|[^ -~]+")  # printable ASCII runs, and everything else
+
+
+def _fold_same_length(run: str) -> str | None:
+    """The folded run if folding maps each character to exactly one (already NFKC text)."""
+    if not unicodedata.is_normalized("NFKC", run):
+        return None
+    cf = run.casefold()
+    if len(cf) != len(run) or not unicodedata.is_normalized("NFKC", cf):
+        return None
+    return cf
+
+
 def _is_simple(s: str) -> bool:
-    if _HAS_SPECIAL.search(s) or _ODD_WS.search(s):
+    if (_HAS_SPECIAL.search(s) and _SPECIAL.search(s)) or _ODD_WS.search(s):
         return False
     if s.isascii():
         return True
