@@ -139,6 +139,8 @@ class ProfileIndex:
                 self._add(_separator_variants(label), "domain-label")
         for email in profile.email_addresses:
             self._add({email}, "email")
+        self._last_text: str | None = None
+        self._last_hits: list[TokenHit] = []
         self._automaton = _automaton((tok, kind) for tok, kind in self._kinds.items())
         # Look-alike spellings (utsub0gusa for utsubogusa) of the longer ASCII tokens.
         self._lookalikes = _automaton(
@@ -160,6 +162,13 @@ class ProfileIndex:
 
     def find_tokens(self, text: str) -> list[TokenHit]:
         """Every profile token in folded `text`; short ASCII tokens only as whole words."""
+        if text is self._last_text:  # DI-03, DI-04 and DI-06 each ask about the same string
+            return self._last_hits
+        hits = self._find_tokens(text)
+        self._last_text, self._last_hits = text, hits
+        return hits
+
+    def _find_tokens(self, text: str) -> list[TokenHit]:
         hits = []
         if self._automaton is not None:
             for end, (tok, kind) in self._automaton.iter(text):

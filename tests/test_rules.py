@@ -394,6 +394,13 @@ def test_di_18_leak_gate_refuses_what_a_broken_detector_missed(monkeypatch):
     assert "Acme" not in str(info.value) and "description" in str(info.value)
 
 
+def test_di_18_placeholders_are_not_leaks_even_when_a_token_is_spelled_inside():
+    profile = {**PROFILE, "domains": ["victim.example"], "hostnames": ["host"]}
+    mal = sdo("malware", 3, name="X", is_family=True, description="the victim host was at victim.example")
+    res = run(bundle(mal), profile=profile)
+    assert objects_of(res, "malware")[0]["description"] == "the [VICTIM-ORG] [HOST] was at [VICTIM-DOMAIN]"
+
+
 def test_di_18_leak_gate_checks_uncoarsened_timestamps_and_ids():
     from sanitizer.matching import ProfileIndex
     from sanitizer.profile import VictimProfile

@@ -27,7 +27,8 @@ def user_names(text: str):
     """Yield (start, end) of every personal user name in a home path of folded text."""
     for rx in (HOME, HOME_SPACED):
         for m in rx.finditer(text):
-            if m.group("name").strip() not in GENERIC_USERS:
+            name = m.group("name").strip()
+            if name and name not in GENERIC_USERS:
                 yield m.start("name"), m.end("name")
 
 
