@@ -5,6 +5,7 @@ here; the leak gate (DI-18) re-reads the finished output on its own.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import orjson
@@ -24,6 +25,7 @@ from .rules.di12_patterns import Verdict
 from .scrub import Scrubber
 from .stixmeta import (
     ALLOWED, EXTENSION_PROPS, TLP2_IDS, TLP_LEVEL_OF_ID, TLP_ORDER, iter_refs, tlp_level_of, tlp_marking,
+    wrongly_typed,
 )
 from .validate import missing_required, validate_bundle
 
@@ -93,7 +95,7 @@ class _Run:
 
     # ------------------------------------------------------------------ phases
     def run(self) -> Result:
-        self.objects = self._latest_versions(self.objects)
+        self.objects = self._latest_versions([self._well_typed(o) for o in self.objects])
         self.by_id = {o["id"]: o for o in self.objects}
         self.input_uuids = {oid.split("--", 1)[1].lower() for oid in self.by_id}
         self.recipients, self.senders = set(), set()
@@ -118,6 +120,23 @@ class _Run:
         out = self._assemble()
         self._gate(out)
         return Result(out, self.report)
+
+    def _well_typed(self, obj: dict) -> dict:
+        """Drop spec-defined properties whose JSON type is wrong (P1): they cannot be trusted."""
+        bad = wrongly_typed(obj)
+        if not bad:
+            return obj
+        obj = copy.deepcopy(obj)
+        for path in bad:
+            parts = path.split(".")
+            if len(parts) == 3:
+                obj["extensions"][parts[1]].pop(parts[2], None)
+            elif len(parts) == 2:
+                obj["extensions"].pop(parts[1], None)
+            else:
+                obj.pop(path, None)
+            self.report.add("P1", "(pending)", path, "property dropped: wrong type", original_id=obj["id"])
+        return obj
 
     def _latest_versions(self, objects: list[dict]) -> list[dict]:
         latest: dict[str, dict] = {}

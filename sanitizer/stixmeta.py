@@ -70,3 +70,61 @@ def iter_refs(node, path=""):
     elif isinstance(node, list):
         for i, v in enumerate(node):
             yield from iter_refs(v, f"{path}[{i}]")
+
+
+def _json_type(prop):
+    """The JSON type a stix2 property class stands for (None: not checked)."""
+    import stix2.properties as sp
+
+    if isinstance(prop, (sp.StringProperty, sp.TimestampProperty, sp.ReferenceProperty, sp.IDProperty,
+                         sp.TypeProperty, sp.PatternProperty, sp.HexProperty, sp.BinaryProperty)):
+        return (str,)
+    if isinstance(prop, sp.ListProperty):
+        return (list, _json_type(prop.contained))
+    if isinstance(prop, (sp.DictionaryProperty, sp.HashesProperty, sp.ExtensionsProperty,
+                         sp.EmbeddedObjectProperty, sp.ObservableProperty)):
+        return (dict,)
+    if isinstance(prop, sp.BooleanProperty):
+        return (bool,)
+    if isinstance(prop, sp.IntegerProperty):
+        return (int,)
+    if isinstance(prop, sp.FloatProperty):
+        return (int, float)
+    return None
+
+
+def _types_of(cls) -> dict:
+    return {k: t for k, p in cls._properties.items() if (t := _json_type(p)) is not None}
+
+
+PROPERTY_TYPES = {t: _types_of(c) for t, c in list(_MAPS["objects"].items()) + list(_MAPS["observables"].items())}
+EXTENSION_TYPES = {name: _types_of(c) for name, c in _MAPS["extensions"].items()}
+
+
+def has_json_type(value, expected) -> bool:
+    """True if a JSON value has the type a property expects (list elements included)."""
+    kind = expected[0]
+    if kind is list:
+        if not isinstance(value, list):
+            return False
+        inner = expected[1]
+        return inner is None or all(has_json_type(v, inner) for v in value)
+    if kind is not bool and isinstance(value, bool):
+        return False  # JSON true is not a number
+    return isinstance(value, expected)
+
+
+def wrongly_typed(obj: dict) -> list[str]:
+    """Spec-defined properties (and extension properties) whose JSON type is wrong."""
+    types = PROPERTY_TYPES.get(obj.get("type"), {})
+    bad = [k for k, v in obj.items() if k in types and not has_json_type(v, types[k])]
+    ext = obj.get("extensions")
+    if isinstance(ext, dict) and "extensions" not in bad:
+        for name, body in ext.items():
+            if name in EXTENSION_TYPES:
+                if not isinstance(body, dict):
+                    bad.append(f"extensions.{name}")
+                    continue
+                inner = EXTENSION_TYPES[name]
+                bad += [f"extensions.{name}.{k}" for k, v in body.items() if k in inner and not has_json_type(v, inner[k])]
+    return bad
