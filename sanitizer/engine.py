@@ -519,10 +519,12 @@ class _Run:
         uuid_map = {}
         objects: list[dict] = [tlp_marking(self.tlp)]
         body: list[dict] = []
+        emitted: set[str] = set()
         for oid, obj in self.rewritten.items():
             new_id = self.resolve(oid)
-            if new_id is None:
+            if new_id is None or new_id in emitted:  # two SCOs that now say the same thing are one
                 continue
+            emitted.add(new_id)
             out = self._resolve_refs(obj)
             out["id"] = new_id
             if "created_by_ref" in obj:

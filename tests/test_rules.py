@@ -422,3 +422,10 @@ def test_every_rule_is_registered_once_and_has_a_test_named_after_it():
         assert any(n.startswith(prefix) for n in names), f"no test for {rule_id}"
     for module in RULES.values():
         assert module.TITLE and module.ACTION
+
+
+def test_di_13_scos_that_become_identical_are_emitted_once():
+    a = sco("directory", 180, path="C:\\Users\\kenji\\Temp")
+    b = sco("directory", 181, path="C:\\Users\\yuki\\Temp")
+    res = run(bundle(a, b))
+    assert [o["path"] for o in objects_of(res, "directory")] == ["C:\\Users\\<user>\\Temp"]
