@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from hub.cli import main
-from sanitizer.rules.di12_patterns import _deep as run_deep
+from sanitizer.rules.di12_patterns import run_deep
 
 from conftest import SHARED
 

@@ -55,7 +55,7 @@ class PatternResult:
     changes: list[tuple[str, str, str]]  # (rule, path, action)
 
 
-def _deep(fn, *args):
+def run_deep(fn, *args):
     """Run fn on a thread with a deep stack: the ANTLR tree walk recurses once per operand."""
     result, error = [], []
 
@@ -115,7 +115,7 @@ def _parse_text(pattern: str):
 
 def _parse_guarded(pattern: str):
     try:
-        return _deep(_parse_text, pattern) if len(pattern) > _DEEP else _parse_text(pattern)
+        return run_deep(_parse_text, pattern) if len(pattern) > _DEEP else _parse_text(pattern)
     except PatternError:
         raise
     except Exception:  # the grammar's own errors are of many kinds
@@ -142,7 +142,7 @@ def parse(pattern: str):
 @functools.lru_cache(maxsize=4096)
 def _valid_text(pattern: str) -> bool:
     try:
-        errs = _deep(run_validator, pattern, "2.1") if len(pattern) > _DEEP else run_validator(pattern, "2.1")
+        errs = run_deep(run_validator, pattern, "2.1") if len(pattern) > _DEEP else run_validator(pattern, "2.1")
     except Exception:
         return False
     return not errs
@@ -256,7 +256,7 @@ def rewrite(pattern: str, judge: Judge, granularity: str = "day") -> PatternResu
     tree, literals = parse(pattern)
     rw = _Rewriter(judge, granularity, literals)
     if len(pattern) > _DEEP:
-        new = _deep(rw.observation, tree)
+        new = run_deep(rw.observation, tree)
     else:
         new = rw.observation(tree)
     if new is not None and not is_valid(new):
