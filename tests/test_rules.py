@@ -429,3 +429,16 @@ def test_di_13_scos_that_become_identical_are_emitted_once():
     b = sco("directory", 181, path="C:\\Users\\yuki\\Temp")
     res = run(bundle(a, b))
     assert [o["path"] for o in objects_of(res, "directory")] == ["C:\\Users\\<user>\\Temp"]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("上長の村井 恵子にも転送", "上長の[PERSON]にも転送"),
+    ("浅野信也が対応した", "[PERSON]が対応した"),
+    ("佐藤様宛てのメール", "[PERSON]様宛てのメール"),
+    ("田中部長の端末", "[PERSON]部長の端末"),
+    ("山田工業所のサーバを経由", "山田工業所のサーバを経由"),
+    ("攻撃者は PlugX を使用", "攻撃者は PlugX を使用"),
+])
+def test_di_10_unlisted_japanese_person_names(text, expected):
+    mal = sdo("malware", 3, name="X", is_family=True, description=text)
+    assert objects_of(run(bundle(mal)), "malware")[0]["description"] == expected

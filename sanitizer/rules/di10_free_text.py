@@ -1,6 +1,7 @@
 """DI-10: free text. Profile replacements (DI-03..07) run on every string; this rule adds
-the generic detectors that need no profile entry: phone numbers, Windows SIDs, MAC addresses
-and Japanese postal addresses. Attacker IOCs written in text stay.
+the generic detectors that need no profile entry: Japanese person names (common surname plus a
+given name or an honorific; no NER model needed), phone numbers, Windows SIDs, MAC addresses and
+Japanese postal addresses. Attacker IOCs written in text stay.
 
 `note` and `opinion` objects are dropped by default (policy `drop_types`).
 """
@@ -10,11 +11,12 @@ import re
 
 from ..matching import ProfileIndex
 from ..normalize import Folded
+from . import ja_names
 from .base import Finding
 
 RULE_ID = "DI-10"
-TITLE = "Free text: generic detectors (phone numbers, SIDs, MAC addresses, postal addresses)"
-ACTION = "replace with [PHONE] / [SID] / [MAC] / [ADDRESS]; drop note and opinion objects"
+TITLE = "Free text: generic detectors (JA person names, phone numbers, SIDs, MAC and postal addresses)"
+ACTION = "replace with [PERSON] / [PHONE] / [SID] / [MAC] / [ADDRESS]; drop note and opinion objects"
 
 # Properties that only ever name people.
 DROPPED_PROPS = {"note": ("authors",), "opinion": ("authors",)}
@@ -34,6 +36,9 @@ _PATTERNS = (
 def detect(folded: Folded, index: ProfileIndex) -> list[Finding]:
     """Generic personal / site data that no profile lists."""
     out = []
+    for s, e in ja_names.names(folded.text):
+        start, end = folded.orig_span(s, e)
+        out.append(Finding(start, end, RULE_ID, "person-name", "[PERSON]"))
     for kind, replacement, rx in _PATTERNS:
         for m in rx.finditer(folded.text):
             start, end = folded.orig_span(m.start(), m.end())
