@@ -36,10 +36,14 @@ _PATTERNS = (
 def detect(folded: Folded, index: ProfileIndex) -> list[Finding]:
     """Generic personal / site data that no profile lists."""
     out = []
-    for s, e in ja_names.names(folded.text):
-        start, end = folded.orig_span(s, e)
-        out.append(Finding(start, end, RULE_ID, "person-name", "[PERSON]"))
+    ascii_only = folded.text.isascii()  # Japanese names and addresses need Japanese script
+    if not ascii_only:
+        for s, e in ja_names.names(folded.text):
+            start, end = folded.orig_span(s, e)
+            out.append(Finding(start, end, RULE_ID, "person-name", "[PERSON]"))
     for kind, replacement, rx in _PATTERNS:
+        if ascii_only and kind == "postal-address":
+            continue
         for m in rx.finditer(folded.text):
             start, end = folded.orig_span(m.start(), m.end())
             out.append(Finding(start, end, RULE_ID, kind, replacement))
