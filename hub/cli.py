@@ -16,6 +16,7 @@ import orjson
 from sanitizer import BadInput, LeakRefused, Policy, VictimProfile, sanitize
 from sanitizer.formats import csv_to_bundle, text_to_bundle
 
+from . import admin, feed
 from . import secrets as hub_secrets
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_INTERNAL = 0, 2, 3, 1
@@ -50,7 +51,116 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="sanitise the bundled demo submission and show what changed")
     d.add_argument("-o", "--output-dir", default="hub-demo-output", help="where to write the results")
     d.set_defaults(func=cmd_demo)
+    _add_operator_commands(sub)
     return parser
+
+
+def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--data-dir", help="hub data directory (default: $HUB_DATA_DIR or ./hubdata)")
+    p.add_argument("--json", action="store_true", help="print what was done as one JSON object")
+    return p
+
+
+def _add_operator_commands(sub) -> None:
+    p = _common(sub.add_parser("init", help="create the store, secrets, operator, TLP collections, admin key"))
+    p.add_argument("--database-url", help="postgresql+psycopg://… (default: SQLite in the data directory)")
+    p.set_defaults(func=cmd_init)
+
+    org = sub.add_parser("org", help="member organisations").add_subparsers(dest="org_cmd", required=True,
+                                                                            parser_class=_Parser)
+    p = _common(org.add_parser("add", help="register an organisation"))
+    p.add_argument("name")
+    p.add_argument("--type", required=True, choices=["csirt", "peer"])
+    p.add_argument("--sector")
+    p.add_argument("--region")
+    p.set_defaults(func=lambda a: _with_store(a, admin.org_add, a.name, a.type, a.sector, a.region))
+    p = _common(org.add_parser("list", help="list organisations"))
+    p.set_defaults(func=lambda a: _with_store(a, admin.org_list))
+
+    key = sub.add_parser("key", help="API keys").add_subparsers(dest="key_cmd", required=True, parser_class=_Parser)
+    p = _common(key.add_parser("create", help="create a key (shown once)"))
+    p.add_argument("--org", required=True)
+    p.add_argument("--role", required=True, choices=["submitter", "consumer", "analyst", "admin"])
+    p.set_defaults(func=lambda a: _with_store(a, admin.key_create, a.org, a.role))
+    p = _common(key.add_parser("revoke", help="revoke a key at once"))
+    p.add_argument("key_id")
+    p.set_defaults(func=lambda a: _with_store(a, admin.key_revoke, a.key_id))
+    p = _common(key.add_parser("list", help="list keys (never their secrets)"))
+    p.set_defaults(func=lambda a: _with_store(a, admin.key_list))
+
+    for name, value in (("grant", True), ("revoke-grant", False)):
+        p = _common(sub.add_parser(name, help=f"{'give' if value else 'take'} read/write on a collection"))
+        p.add_argument("--org", required=True)
+        p.add_argument("--collection", required=True, help="collection id or title")
+        p.add_argument("--read", action="store_true")
+        p.add_argument("--write", action="store_true")
+        p.set_defaults(func=lambda a, v=value: _with_store(a, admin.set_grant, a.org, a.collection, a.read,
+                                                           a.write, v))
+
+    p = _common(sub.add_parser("publish", help="operator bulk publication of a bundle into a collection"))
+    p.add_argument("bundle")
+    p.add_argument("--collection", required=True, help="collection id or title")
+    p.set_defaults(func=cmd_publish)
+
+    p = _common(sub.add_parser("serve", help="serve the TAXII 2.1 feed (waitress)"))
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--workers", type=int, default=8, help="worker threads")
+    p.set_defaults(func=lambda a: feed.serve(admin.data_dir_arg(a.data_dir), a.host, a.port, a.workers))
+
+    p = sub.add_parser("poll", help="pull what is new from a TAXII 2.1 collection")
+    p.add_argument("url", help="API root URL, e.g. http://127.0.0.1:8080/hub/")
+    p.add_argument("--collection", required=True)
+    p.add_argument("--user", required=True, help="key id")
+    p.add_argument("--password", required=True, help="key")
+    p.add_argument("-o", "--output-dir", help="write bundles here (default: JSON lines on stdout)")
+    p.add_argument("--state", help="where to remember the last position (default: OUTPUT_DIR/poll-state.json)")
+    p.add_argument("--page-size", type=int, default=1000)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_poll)
+
+
+def _emit(args, result: dict) -> int:
+    if getattr(args, "json", False):
+        print(orjson.dumps(result, option=orjson.OPT_SORT_KEYS).decode())
+    else:
+        for k, v in result.items():
+            print(f"{k}: {v if not isinstance(v, (list, dict)) else orjson.dumps(v).decode()}")
+    return EXIT_OK
+
+
+def _with_store(args, fn, *fn_args) -> int:
+    store = admin.data_dir_arg(args.data_dir).open_store()
+    return _emit(args, fn(store, *fn_args))
+
+
+def cmd_init(args) -> int:
+    """`hub init`."""
+    return _emit(args, admin.init(admin.data_dir_arg(args.data_dir), args.database_url))
+
+
+def cmd_publish(args) -> int:
+    """`hub publish`."""
+    data = admin.data_dir_arg(args.data_dir)
+    bundle = parse_json(read_bytes(args.bundle, "input"), "input")
+    return _emit(args, feed.publish(data, data.open_store(), bundle, args.collection))
+
+
+def cmd_poll(args) -> int:
+    """`hub poll`: exit 2 with one line when the server refuses or cannot be reached."""
+    import requests
+
+    try:
+        result = feed.poll(args.url, args.collection, args.user, args.password, args.output_dir, args.state,
+                           args.page_size)
+    except requests.HTTPError as exc:
+        raise BadInput(f"poll: the server answered {exc.response.status_code}") from None
+    except requests.ConnectionError:
+        raise BadInput(f"poll: cannot connect to {args.url}") from None
+    if args.output_dir or args.json:
+        return _emit(args, result)
+    print(f"hub: {result['objects']} new objects", file=sys.stderr)
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

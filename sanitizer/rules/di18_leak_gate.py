@@ -95,3 +95,28 @@ def scan(bundle: dict, index: ProfileIndex, forbidden_uuids: frozenset[str] = fr
     for rule, what in _check(str(bundle.get("id", "")), index, forbidden_uuids):
         hits.append(GateHit(rule, what, "bundle.id"))
     return hits
+
+
+def scan_generic(objects: list) -> list[GateHit]:
+    """The checks that need no victim profile, for operator bulk publication and TAXII writes:
+    non-routable addresses and home-path user names anywhere in an object."""
+    import orjson
+
+    from ..matching import NON_ROUTABLE
+
+    hits = []
+    for i, obj in enumerate(objects):
+        try:
+            text = orjson.dumps(obj).decode().lower()
+        except TypeError:
+            continue  # not JSON-serialisable: the store rejects it as malformed
+        where = f"objects[{i}]"
+        for _s, _e, ip in di05_addresses.addresses(text):
+            ip4 = ip.ipv4_mapped if ip.version == 6 and ip.ipv4_mapped else ip
+            if any(ip4 in n for n in NON_ROUTABLE if n.version == ip4.version):
+                hits.append(GateHit("DI-05", "non-routable address", where))
+                break
+        for _span in di07_home_paths.user_names(text.replace("\\\\", "\\")):
+            hits.append(GateHit("DI-07", "home-path user name", where))
+            break
+    return hits

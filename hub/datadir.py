@@ -1,0 +1,93 @@
+"""The hub data directory: configuration, the store and the secrets.
+
+    DIR/config.json          database URL, operator organisation, API root
+    DIR/hub.sqlite3          the embedded store (unless a PostgreSQL URL is configured)
+    DIR/secrets/id_hmac.key  HMAC key for regenerated ids (DI-13)
+    DIR/secrets/data.key     AES-256-GCM key for data at rest
+    DIR/secrets/signing.key  Ed25519 key that signs publications
+Secret files are created mode 0600 inside a 0700 directory.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets as _random
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from sanitizer import BadInput
+
+CONFIG = "config.json"
+SECRET_FILES = ("id_hmac.key", "data.key", "signing.key")
+
+
+def default_dir() -> Path:
+    """$HUB_DATA_DIR, else ./hubdata."""
+    return Path(os.environ.get("HUB_DATA_DIR") or "hubdata")
+
+
+@dataclass(frozen=True)
+class DataDir:
+    path: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / CONFIG
+
+    @property
+    def secrets(self) -> Path:
+        return self.path / "secrets"
+
+    def exists(self) -> bool:
+        """True once `hub init` has run here."""
+        return self.config_path.is_file()
+
+    def config(self) -> dict:
+        """The configuration written by `hub init` (BadInput if there is none)."""
+        if not self.exists():
+            raise BadInput(f"data directory {self.path} is not initialised (run: hub init --data-dir {self.path})")
+        try:
+            return json.loads(self.config_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise BadInput(f"data directory {self.path}: {CONFIG} is unreadable") from None
+
+    def database_url(self) -> str:
+        return self.config()["database_url"]
+
+    def write_config(self, config: dict) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+
+    def create_secrets(self) -> None:
+        """Generate the three secrets (never overwriting existing ones)."""
+        self.secrets.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.secrets, 0o700)
+        material = {
+            "id_hmac.key": _random.token_hex(32).encode(),
+            "data.key": _random.token_hex(32).encode(),
+            "signing.key": Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+        }
+        for name, data in material.items():
+            target = self.secrets / name
+            if target.exists():
+                continue
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+
+    def open_store(self):
+        """The configured store, schema migrated."""
+        from .store import open_store
+
+        store = open_store(self.database_url())
+        store.migrate()
+        return store
+
+
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of the embedded store file."""
+    return f"sqlite:///{path.resolve()}"

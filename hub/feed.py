@@ -1,0 +1,129 @@
+"""Feed commands: `hub publish` (operator bulk path), `hub serve` (production WSGI server) and
+`hub poll` (the peer side: an incremental pull with taxii2-client)."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sanitizer import BadInput
+from sanitizer.rules import di18_leak_gate
+
+from .admin import collection_of
+
+BATCH = 5000
+
+
+def _progress(done: int, total: int, started: float) -> None:
+    if not sys.stderr.isatty():
+        return
+    rate = done / max(time.perf_counter() - started, 1e-9)
+    width = 30
+    filled = int(width * done / total) if total else width
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} objects, {rate:,.0f}/s")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def publish(data, store, bundle: dict, collection: str) -> dict:
+    """Bulk-publish a bundle's objects; the leak gate's generic checks run first on all of them."""
+    coll = collection_of(store, collection)
+    objects = bundle.get("objects") if isinstance(bundle, dict) and bundle.get("type") == "bundle" else None
+    if not isinstance(objects, list):
+        raise BadInput("input: not a STIX bundle with an 'objects' list")
+    hits = di18_leak_gate.scan_generic(objects)
+    if hits:
+        h = hits[0]
+        raise BadInput(f"refused by the leak gate: {h.rule} {h.what} at {h.where} (+{len(hits) - 1} more); "
+                       "nothing was published")
+    started = time.perf_counter()
+    added = duplicates = 0
+    failures: list = []
+    for i in range(0, len(objects), BATCH):
+        result = store.add_objects(coll.id, objects[i:i + BATCH])
+        added += len(result.added)
+        duplicates += len(result.duplicates)
+        failures.extend(result.failures)
+        _progress(min(i + BATCH, len(objects)), len(objects), started)
+    seconds = time.perf_counter() - started
+    summary = {"collection": coll.id, "title": coll.title, "objects": len(objects), "added": added,
+               "duplicates": duplicates, "failures": [{"object": o, "message": m} for o, m in failures[:20]],
+               "failure_count": len(failures), "seconds": round(seconds, 3),
+               "objects_per_second": round(len(objects) / seconds) if seconds else None}
+    _audit(data, {"action": "publish", "collection": coll.id, "objects": len(objects), "added": added})
+    return summary
+
+
+def _audit(data, entry: dict) -> None:
+    """Append one line to the data directory's audit log (hash-chained later with review)."""
+    entry = {"at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), **entry}
+    with open(data.path / "audit.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(entry, sort_keys=True) + "\n")
+
+
+def serve(data, host: str, port: int, workers: int) -> int:
+    """Serve the hub with waitress (a production WSGI server), `workers` threads."""
+    import waitress
+
+    from .app import create_app
+
+    store = data.open_store()
+    app = create_app(store, api_root=data.config().get("api_root", "hub"))
+    print(f"hub: serving TAXII 2.1 at http://{host}:{port}/taxii2/ (API root /{data.config().get('api_root', 'hub')}/)",
+          file=sys.stderr, flush=True)
+    waitress.serve(app, host=host, port=port, threads=workers, ident="hub", _quiet=True)
+    return 0
+
+
+def poll(url: str, collection_id: str, user: str, password: str, out_dir: str | None,
+         state_file: str | None, page_size: int = 1000) -> dict:
+    """Pull what is new since the last run (added_after = the last X-TAXII-Date-Added-Last seen)."""
+    from taxii2client.v21 import Collection, as_pages
+
+    state_path = Path(state_file) if state_file else (Path(out_dir) / "poll-state.json" if out_dir
+                                                      else Path("hub-poll-state.json"))
+    state = json.loads(state_path.read_text()) if state_path.is_file() else {}
+    key = f"{url.rstrip('/')}/collections/{collection_id}/"
+    added_after = state.get(key)
+    coll = Collection(key, user=user, password=password)
+    last_seen = {"value": added_after}
+
+    def remember(resp, *args, **kwargs):
+        header = resp.headers.get("X-TAXII-Date-Added-Last")
+        if header and (last_seen["value"] is None or header > last_seen["value"]):
+            last_seen["value"] = header
+
+    coll._conn.session.hooks["response"].append(remember)
+    if out_dir:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    count = pages = 0
+    filters = {"added_after": added_after} if added_after else {}
+    for envelope in as_pages(coll.get_objects, per_request=page_size, **filters):
+        objects = envelope.get("objects", [])
+        if not objects:
+            continue
+        pages += 1
+        count += len(objects)
+        if out_dir:
+            name = f"bundle-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}-{pages:05d}.json"
+            bundle = {"type": "bundle", "id": f"bundle--{_uuid()}", "objects": objects}
+            (Path(out_dir) / name).write_text(json.dumps(bundle), encoding="utf-8")
+        else:
+            for o in objects:
+                sys.stdout.write(json.dumps(o, ensure_ascii=False) + "\n")
+        # Remember progress after every page: an interrupted poll resumes, it does not restart.
+        if last_seen["value"]:
+            state[key] = last_seen["value"]
+            state_path.parent.mkdir(parents=True, exist_ok=True)
+            state_path.write_text(json.dumps(state, indent=2))
+    return {"objects": count, "pages": pages, "added_after": added_after, "next_added_after": last_seen["value"],
+            "state_file": str(state_path)}
+
+
+def _uuid() -> str:
+    import uuid
+
+    return str(uuid.uuid4())

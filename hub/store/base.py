@@ -1,0 +1,205 @@
+"""The hub's storage interface. The CLI, the review app and the TAXII layer talk to this and
+nothing else; `sql.py` implements it over SQLAlchemy (SQLite embedded, PostgreSQL at scale).
+
+Objects are kept as the JSON text they were published as and served without re-serialisation.
+Pagination is stateless: a cursor encodes the position (date_added, row id) of the last row
+served, so it stays valid across processes, workers and restarts.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+
+ROLES = ("submitter", "consumer", "analyst", "admin")
+ORG_TYPES = ("operator", "csirt", "peer")
+TLP_LEVELS = ("clear", "green", "amber", "amber+strict")
+READ_ROLES = frozenset({"consumer", "analyst", "admin"})
+
+
+class StoreError(Exception):
+    """Base class of storage errors with a message fit for a user (never a stored value)."""
+
+
+class NotFound(StoreError):
+    """An organisation, key, collection or object that does not exist."""
+
+
+class Conflict(StoreError):
+    """Something with that name already exists."""
+
+
+class BadCursor(StoreError):
+    """A `next` cursor that this hub did not issue (or that is corrupt)."""
+
+
+@dataclass(frozen=True)
+class Org:
+    name: str
+    type: str
+    sector: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key_id: str
+    org: str
+    role: str
+    created: str
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an API key of an organisation with a role."""
+
+    key_id: str
+    org: str
+    role: str
+    org_type: str
+
+
+@dataclass(frozen=True)
+class Collection:
+    id: str
+    title: str
+    description: str
+    tlp: str | None  # None for non-TLP collections (e.g. a CSIRT's inbox)
+
+
+@dataclass(frozen=True)
+class Access:
+    can_read: bool
+    can_write: bool
+
+
+@dataclass(frozen=True)
+class ObjectFilter:
+    """TAXII 2.1 filters: added_after, match[id|type|version|spec_version]."""
+
+    added_after: datetime | None = None
+    ids: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ("last",)  # "last" | "first" | "all" | timestamps
+    spec_versions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing. `items` are raw JSON texts (objects) or dicts (manifest entries,
+    versions); `next` is an opaque cursor when more rows follow."""
+
+    items: list
+    more: bool
+    next: str | None
+    first_added: str | None  # X-TAXII-Date-Added-First
+    last_added: str | None   # X-TAXII-Date-Added-Last
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """Outcome of a bulk add: ids stored, ids already present (same version), failures."""
+
+    added: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (id or '#n', message)
+
+
+class Store(ABC):
+    """Everything the hub persists."""
+
+    # -- schema --------------------------------------------------------------------
+    @abstractmethod
+    def migrate(self) -> int:
+        """Bring the schema to the newest version; return that version number."""
+
+    # -- organisations and keys ----------------------------------------------------
+    @abstractmethod
+    def add_org(self, name: str, org_type: str, sector: str | None = None, region: str | None = None) -> Org:
+        """Register an organisation (Conflict if the name is taken)."""
+
+    @abstractmethod
+    def get_org(self, name: str) -> Org | None:
+        """An organisation by name."""
+
+    @abstractmethod
+    def list_orgs(self) -> list[Org]:
+        """All organisations, by name."""
+
+    @abstractmethod
+    def create_key(self, org: str, role: str) -> tuple[ApiKey, str]:
+        """A new API key for an organisation; the secret is returned once and stored as a digest."""
+
+    @abstractmethod
+    def authenticate(self, key_id: str, secret: str) -> Principal | None:
+        """The principal for a key id and secret (constant-time comparison), None if unknown,
+        wrong or revoked."""
+
+    @abstractmethod
+    def revoke_key(self, key_id: str) -> None:
+        """Revoke a key at once (NotFound if unknown)."""
+
+    @abstractmethod
+    def list_keys(self) -> list[ApiKey]:
+        """All keys (never their secrets)."""
+
+    # -- collections and grants ----------------------------------------------------
+    @abstractmethod
+    def add_collection(self, title: str, tlp: str | None, description: str = "",
+                       collection_id: str | None = None) -> Collection:
+        """Create a collection (Conflict if the title is taken)."""
+
+    @abstractmethod
+    def list_collections(self) -> list[Collection]:
+        """All collections, by title."""
+
+    @abstractmethod
+    def find_collection(self, id_or_title: str) -> Collection | None:
+        """A collection by id or by title."""
+
+    @abstractmethod
+    def set_grant(self, org: str, collection_id: str, *, read: bool | None = None,
+                  write: bool | None = None) -> None:
+        """Grant (True) or revoke (False) read / write on a collection to an organisation;
+        None leaves that right as it is."""
+
+    @abstractmethod
+    def access(self, principal: Principal, collection: Collection) -> Access:
+        """What a principal may do with a collection: TLP defaults plus explicit grants."""
+
+    # -- objects -------------------------------------------------------------------
+    @abstractmethod
+    def add_objects(self, collection_id: str, objects: list[dict], now: datetime | None = None) -> AddResult:
+        """Store STIX objects in one transaction. The same (id, version) twice is a duplicate,
+        not an error; a newer version of an id becomes the latest."""
+
+    @abstractmethod
+    def get_objects(self, collection_id: str, flt: ObjectFilter, limit: int, cursor: str | None = None) -> Page:
+        """Objects in date_added order; items are JSON texts."""
+
+    @abstractmethod
+    def get_manifest(self, collection_id: str, flt: ObjectFilter, limit: int, cursor: str | None = None) -> Page:
+        """Manifest entries {id, date_added, version, media_type} without loading objects."""
+
+    @abstractmethod
+    def get_versions(self, collection_id: str, object_id: str, flt: ObjectFilter, limit: int,
+                     cursor: str | None = None) -> Page:
+        """Versions (strings) of one object in date_added order."""
+
+    @abstractmethod
+    def delete_object(self, collection_id: str, object_id: str, flt: ObjectFilter) -> int:
+        """Delete the matching versions of one object; return how many were deleted."""
+
+    @abstractmethod
+    def count_objects(self, collection_id: str) -> int:
+        """Number of stored object versions in a collection."""
+
+    # -- TAXII status resources ----------------------------------------------------
+    @abstractmethod
+    def save_status(self, status: dict) -> None:
+        """Store (or replace) a TAXII status resource by its id."""
+
+    @abstractmethod
+    def get_status(self, status_id: str) -> dict | None:
+        """A status resource."""

@@ -1,0 +1,154 @@
+"""Table definitions and the schema migration runner (no Alembic: the schema is small).
+
+`metadata` describes the newest schema. `MIGRATIONS` is the ordered list of steps that bring a
+database there; `schema_version` records the steps applied. Migration 1 creates everything from
+`metadata`, so a database that starts empty is at the newest version once it has run and later
+steps are only recorded, not executed; a later step (2, 3, ...) upgrades databases that an older
+release created and must therefore be written as explicit DDL, never as `create_all`.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, ForeignKey, Index, Integer,
+                        MetaData, String, Table, Text, UniqueConstraint, func, select, text)
+from sqlalchemy.engine import Connection, Engine
+
+from .base import ORG_TYPES, ROLES, TLP_LEVELS
+
+metadata = MetaData()
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+schema_version = Table(
+    "schema_version", metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied", BigInteger, nullable=False),  # microseconds since the epoch, UTC
+)
+
+orgs = Table(
+    "orgs", metadata,
+    Column("name", String(200), primary_key=True),
+    Column("type", String(20), nullable=False),
+    Column("sector", String(200)),
+    Column("region", String(200)),
+    CheckConstraint(_in("type", ORG_TYPES), name="orgs_type"),
+)
+
+api_keys = Table(
+    "api_keys", metadata,
+    Column("key_id", String(40), primary_key=True),
+    Column("org", String(200), ForeignKey("orgs.name"), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("digest", String(64), nullable=False),  # hex SHA-256 of the secret, never the secret
+    Column("created", String(32), nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+    CheckConstraint(_in("role", ROLES), name="api_keys_role"),
+)
+
+collections = Table(
+    "collections", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("title", String(200), nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("tlp", String(20)),  # NULL: not TLP-marked (e.g. an inbox), nobody reads by default
+    CheckConstraint(f"tlp IS NULL OR {_in('tlp', TLP_LEVELS)}", name="collections_tlp"),
+)
+
+grants = Table(
+    "grants", metadata,
+    Column("org", String(200), ForeignKey("orgs.name"), nullable=False),
+    Column("collection_id", String(36), ForeignKey("collections.id"), nullable=False),
+    Column("can_read", Boolean, nullable=False, default=False),
+    Column("can_write", Boolean, nullable=False, default=False),
+    UniqueConstraint("org", "collection_id", name="grants_org_collection"),
+)
+
+objects = Table(
+    "objects", metadata,
+    # INTEGER (not BIGINT) on SQLite so the column aliases the rowid; AUTOINCREMENT so ids
+    # are never reused after a delete and always grow with insertion order.
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("collection_id", String(36), ForeignKey("collections.id"), nullable=False),
+    Column("object_id", String(300), nullable=False),      # the STIX id
+    Column("object_type", String(250), nullable=False),
+    Column("spec_version", String(10), nullable=False, default="2.1"),
+    Column("version", String(27), nullable=False),         # YYYY-MM-DDTHH:MM:SS.ffffffZ
+    Column("date_added", BigInteger, nullable=False),      # microseconds since the epoch, UTC
+    Column("is_latest", Boolean, nullable=False),
+    Column("is_first", Boolean, nullable=False),
+    Column("body", Text, nullable=False),                  # the JSON text, served as is
+    sqlite_autoincrement=True,
+)
+# Unique, and also the index for "versions of one object", match[id] and duplicate detection.
+Index("objects_versions", objects.c.collection_id, objects.c.object_id, objects.c.version, unique=True)
+# Every listing is "WHERE collection_id = ? [AND filter] AND (date_added, id) > cursor
+# ORDER BY date_added, id LIMIT n": each index below serves one filter shape as a range scan
+# that is already in output order, so a page costs O(limit), not O(collection).
+Index("objects_page", objects.c.collection_id, objects.c.date_added, objects.c.id)
+Index("objects_latest_page", objects.c.collection_id, objects.c.is_latest, objects.c.date_added, objects.c.id)
+Index("objects_type_page", objects.c.collection_id, objects.c.object_type, objects.c.date_added, objects.c.id)
+
+statuses = Table(
+    "statuses", metadata,
+    Column("id", String(100), primary_key=True),
+    Column("json", Text, nullable=False),
+)
+
+
+# -- migrations ----------------------------------------------------------------------------
+
+def _create_everything(conn: Connection) -> None:
+    metadata.create_all(conn, checkfirst=True)
+
+
+Migration = tuple[int, str, Callable[[Connection], None]]
+
+MIGRATIONS: list[Migration] = [
+    (1, "create every table", _create_everything),
+]
+LATEST = MIGRATIONS[-1][0]
+
+# pg_advisory_xact_lock key that serialises concurrent `migrate()` calls (several workers
+# starting at once); any fixed number distinct from the object-writer lock will do.
+PG_MIGRATION_LOCK = 0x6875625F6D696772  # "hub_migr"
+
+
+def current_version(conn: Connection) -> int:
+    """The newest applied migration, 0 for an empty database."""
+    if not conn.dialect.has_table(conn, "schema_version"):
+        return 0
+    return conn.execute(select(func.coalesce(func.max(schema_version.c.version), 0))).scalar_one()
+
+
+def migrate(engine: Engine, begin_write: Callable[[], object]) -> int:
+    """Apply the missing migrations in one transaction and return the schema version.
+
+    `begin_write` opens the store's serialised write transaction (BEGIN IMMEDIATE on SQLite),
+    so two processes migrating at once take turns; the second finds nothing left to do.
+    """
+    with engine.connect() as conn:
+        if current_version(conn) >= LATEST:  # the usual case: no write lock needed
+            return current_version(conn)
+    with begin_write() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
+        version = current_version(conn)
+        if version == 0:
+            # Migration 1 builds the newest schema, so every later step is already satisfied.
+            _create_everything(conn)
+            applied = [m[0] for m in MIGRATIONS]
+        else:
+            applied = []
+            for number, _description, step in MIGRATIONS:
+                if number > version:
+                    step(conn)
+                    applied.append(number)
+        now = time.time_ns() // 1000
+        for number in applied:
+            conn.execute(schema_version.insert().values(version=number, applied=now))
+        return max([version, *applied])
