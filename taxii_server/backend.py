@@ -69,6 +69,16 @@ def _headers(page) -> dict:
     return headers
 
 
+def _body(page, key: str, raw: bool = False) -> dict:
+    """A TAXII envelope / manifest / versions resource for one page."""
+    body = (RawEnvelope if raw else dict)(more=page.more)
+    if page.next:
+        body["next"] = page.next
+    if page.items:
+        body[key] = page.items
+    return body
+
+
 class HubBackend(Backend):
     """Medallion's Backend interface, answered from the hub store for the calling principal."""
 
@@ -140,12 +150,7 @@ class HubBackend(Backend):
 
     def get_objects(self, api_root, collection_id, filter_args, allowed_filters, limit):
         page = self._page(self.store.get_objects, collection_id, filter_args, allowed_filters, limit)
-        env = RawEnvelope(more=page.more)
-        if page.next:
-            env["next"] = page.next
-        if page.items:
-            env["objects"] = page.items
-        return env, _headers(page)
+        return _body(page, "objects", raw=True), _headers(page)
 
     def get_object(self, api_root, collection_id, object_id, filter_args, allowed_filters, limit):
         if not _ID.match(object_id):
@@ -153,21 +158,11 @@ class HubBackend(Backend):
         args = dict(filter_args)
         args["match[id]"] = object_id
         page = self._page(self.store.get_objects, collection_id, args, ("id",) + tuple(allowed_filters), limit)
-        env = RawEnvelope(more=page.more)
-        if page.next:
-            env["next"] = page.next
-        if page.items:
-            env["objects"] = page.items
-        return (env if page.items or filter_args else None), _headers(page)
+        return (_body(page, "objects", raw=True) if page.items or filter_args else None), _headers(page)
 
     def get_object_manifest(self, api_root, collection_id, filter_args, allowed_filters, limit):
         page = self._page(self.store.get_manifest, collection_id, filter_args, allowed_filters, limit)
-        body = {"more": page.more}
-        if page.next:
-            body["next"] = page.next
-        if page.items:
-            body["objects"] = page.items
-        return body, _headers(page)
+        return _body(page, "objects"), _headers(page)
 
     def get_object_versions(self, api_root, collection_id, object_id, filter_args, allowed_filters, limit):
         if not _ID.match(object_id):
@@ -175,12 +170,7 @@ class HubBackend(Backend):
         page = self._page(self.store.get_versions, collection_id, filter_args, allowed_filters, limit, object_id)
         if not page.items and not filter_args:
             raise ProcessingError(f"Object '{object_id}' not found", 404)
-        body = {"more": page.more}
-        if page.next:
-            body["next"] = page.next
-        if page.items:
-            body["versions"] = page.items
-        return body, _headers(page)
+        return _body(page, "versions"), _headers(page)
 
     def delete_object(self, api_root, collection_id, object_id, filter_args, allowed_filters):
         if not _ID.match(object_id):
