@@ -14,7 +14,6 @@ from pathlib import Path
 import orjson
 
 from sanitizer import BadInput, LeakRefused, Policy, VictimProfile, sanitize
-from sanitizer.formats import csv_to_bundle, text_to_bundle
 
 from . import admin, feed
 from . import secrets as hub_secrets
@@ -142,8 +141,8 @@ def cmd_init(args) -> int:
 def cmd_publish(args) -> int:
     """`hub publish`."""
     data = admin.data_dir_arg(args.data_dir)
-    bundle = parse_json(read_bytes(args.bundle, "input"), "input")
-    return _emit(args, feed.publish(data, data.open_store(), bundle, args.collection))
+    raw = read_bytes(args.bundle, "input")
+    return _emit(args, feed.publish(data, data.open_store(), raw, args.collection))
 
 
 def cmd_poll(args) -> int:
@@ -231,6 +230,8 @@ def load_input(path: str, fmt: str | None, now: datetime) -> dict:
         suffix = Path(path).suffix.lower()
         fmt = {".csv": "csv", ".txt": "text"}.get(suffix, "stix")
     data = read_bytes(path, "input")
+    if fmt in ("csv", "text"):
+        from sanitizer.formats import csv_to_bundle, text_to_bundle  # loads the IOC extractor: only when needed
     if fmt == "csv":
         return csv_to_bundle(decode_text(data, "input"), now=now)
     if fmt == "text":

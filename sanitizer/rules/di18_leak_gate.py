@@ -97,6 +97,27 @@ def scan(bundle: dict, index: ProfileIndex, forbidden_uuids: frozenset[str] = fr
     return hits
 
 
+_HOME_HINT = re.compile(rb"(?i)users|home|documents and settings")
+
+
+def text_has_generic_leak(raw: bytes) -> bool:
+    """True if serialised JSON may hold a non-routable address or a home-path user name
+    (a fast whole-document pre-check for `scan_generic`)."""
+    from ..matching import NON_ROUTABLE
+
+    if b"\\u" in raw:
+        return True  # \uXXXX escapes could spell an address: let the per-object scan decide
+    text = raw.decode("utf-8", "replace").lower()
+    for _s, _e, ip in di05_addresses.addresses(text):
+        ip4 = ip.ipv4_mapped if ip.version == 6 and ip.ipv4_mapped else ip
+        if any(ip4 in n for n in NON_ROUTABLE if n.version == ip4.version):
+            return True
+    if _HOME_HINT.search(raw):
+        for _span in di07_home_paths.user_names(text.replace("\\\\", "\\")):
+            return True
+    return False
+
+
 def scan_generic(objects: list) -> list[GateHit]:
     """The checks that need no victim profile, for operator bulk publication and TAXII writes:
     non-routable addresses and home-path user names anywhere in an object."""
@@ -116,7 +137,8 @@ def scan_generic(objects: list) -> list[GateHit]:
             if any(ip4 in n for n in NON_ROUTABLE if n.version == ip4.version):
                 hits.append(GateHit("DI-05", "non-routable address", where))
                 break
-        for _span in di07_home_paths.user_names(text.replace("\\\\", "\\")):
-            hits.append(GateHit("DI-07", "home-path user name", where))
-            break
+        if "users" in text or "home" in text or "documents and settings" in text:
+            for _span in di07_home_paths.user_names(text.replace("\\\\", "\\")):
+                hits.append(GateHit("DI-07", "home-path user name", where))
+                break
     return hits
