@@ -97,25 +97,23 @@ def scan(bundle: dict, index: ProfileIndex, forbidden_uuids: frozenset[str] = fr
     return hits
 
 
-_HOME_HINT = re.compile(rb"(?i)users|home|documents and settings")
+def _generic(text: str):
+    """(rule, what) of the profile-free leaks in lower-case serialised JSON."""
+    for _ip in di05_addresses.non_routable(text):
+        yield "DI-05", "non-routable address"
+        break
+    if "users" in text or "home" in text or "documents and settings" in text:
+        for _span in di07_home_paths.user_names(text.replace("\\\\", "\\")):
+            yield "DI-07", "home-path user name"
+            break
 
 
 def text_has_generic_leak(raw: bytes) -> bool:
-    """True if serialised JSON may hold a non-routable address or a home-path user name
-    (a fast whole-document pre-check for `scan_generic`)."""
-    from ..matching import NON_ROUTABLE
-
+    """True if a serialised document may hold a non-routable address or a home-path user name:
+    one fast pass over a whole bundle before `scan_generic` locates the hits."""
     if b"\\u" in raw:
         return True  # \uXXXX escapes could spell an address: let the per-object scan decide
-    text = raw.decode("utf-8", "replace").lower()
-    for _s, _e, ip in di05_addresses.addresses(text):
-        ip4 = ip.ipv4_mapped if ip.version == 6 and ip.ipv4_mapped else ip
-        if any(ip4 in n for n in NON_ROUTABLE if n.version == ip4.version):
-            return True
-    if _HOME_HINT.search(raw):
-        for _span in di07_home_paths.user_names(text.replace("\\\\", "\\")):
-            return True
-    return False
+    return any(True for _hit in _generic(raw.decode("utf-8", "replace").lower()))
 
 
 def scan_generic(objects: list) -> list[GateHit]:
@@ -123,22 +121,11 @@ def scan_generic(objects: list) -> list[GateHit]:
     non-routable addresses and home-path user names anywhere in an object."""
     import orjson
 
-    from ..matching import NON_ROUTABLE
-
     hits = []
     for i, obj in enumerate(objects):
         try:
             text = orjson.dumps(obj).decode().lower()
         except TypeError:
             continue  # not JSON-serialisable: the store rejects it as malformed
-        where = f"objects[{i}]"
-        for _s, _e, ip in di05_addresses.addresses(text):
-            ip4 = ip.ipv4_mapped if ip.version == 6 and ip.ipv4_mapped else ip
-            if any(ip4 in n for n in NON_ROUTABLE if n.version == ip4.version):
-                hits.append(GateHit("DI-05", "non-routable address", where))
-                break
-        if "users" in text or "home" in text or "documents and settings" in text:
-            for _span in di07_home_paths.user_names(text.replace("\\\\", "\\")):
-                hits.append(GateHit("DI-07", "home-path user name", where))
-                break
+        hits.extend(GateHit(rule, what, f"objects[{i}]") for rule, what in _generic(text))
     return hits
