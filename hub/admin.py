@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sanitizer import BadInput
+from sanitizer import BadInput, Policy
+from sanitizer.rules.di02_producer import hub_identity
 
 from .datadir import DataDir, sqlite_url
 from .store.base import ORG_TYPES, ROLES, Conflict, NotFound
@@ -42,9 +43,14 @@ def init(data: DataDir, database_url: str | None, operator: str = OPERATOR_ORG) 
         existing = store.find_collection(title)
         coll = existing or store.add_collection(title, tlp, f"Published attack-technique information, {title}")
         collections.append({"id": coll.id, "title": coll.title, "tlp": coll.tlp})
+    # The operator's STIX identity: the producer every sanitised object names (DI-02), keyed by
+    # the same id secret, published where peers read so that created_by_ref resolves.
+    identity = hub_identity(Policy(), (data.secrets / "id_hmac.key").read_bytes().strip())
+    for c in collections:
+        store.add_objects(c["id"], [identity])
     key, secret = store.create_key(operator, "admin")
     return {"data_dir": str(data.path), "database_url": _redact_url(url), "operator_org": operator,
-            "admin_key": _key_out(key, secret), "collections": collections}
+            "operator_identity": identity["id"], "admin_key": _key_out(key, secret), "collections": collections}
 
 
 def _redact_url(url: str) -> str:

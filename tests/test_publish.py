@@ -36,7 +36,7 @@ def test_publish_stores_and_reports(data_dir, tmp_path, capsys):
                                                      for i in range(1, 40)])
     assert code == 0
     result = json.loads(out.out)
-    assert result["added"] == 39 and result["failure_count"] == 0 and stored(data_dir) == 39
+    assert result["added"] == 39 and result["failure_count"] == 0 and stored(data_dir) == 40
     assert (data_dir / "audit.jsonl").read_text().count('"publish"') == 1
 
 
@@ -51,4 +51,22 @@ def test_publish_refuses_generic_leaks_and_stores_nothing(data_dir, tmp_path, ca
     code, out = publish(data_dir, tmp_path, capsys, [good, leak], escape=escape)
     assert code == 2 and rule in out.err and "objects[1]" in out.err
     assert "10.20.30.40" not in out.err and "kenji" not in out.err
-    assert stored(data_dir) == 0
+    assert stored(data_dir) == 1  # only the operator identity from init
+
+
+def test_init_creates_private_secrets_and_the_operator_identity(data_dir):
+    import stat
+
+    secrets = data_dir / "secrets"
+    assert stat.S_IMODE(secrets.stat().st_mode) == 0o700
+    for name in ("id_hmac.key", "data.key", "signing.key"):
+        assert stat.S_IMODE((secrets / name).stat().st_mode) == 0o600
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+    load_pem_private_key((secrets / "signing.key").read_bytes(), password=None)
+    assert len(bytes.fromhex((secrets / "data.key").read_text())) == 32  # AES-256-GCM
+    assert stored(data_dir) == 1  # the operator identity, in every TLP collection
+
+
+def test_init_twice_is_refused(data_dir, capsys):
+    assert main(["init", "--data-dir", str(data_dir), "--json"]) == 2
+    assert "already initialised" in capsys.readouterr().err

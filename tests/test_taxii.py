@@ -315,7 +315,7 @@ def test_hub_poll_pulls_only_what_is_new(feed, tmp_path):
         return json.loads(proc.stdout)
 
     first = run()
-    assert first["objects"] == 5
+    assert first["objects"] == 6  # five indicators and the operator's identity
     assert run()["objects"] == 0
     amber = feed["data"] / "amber2.json"
     amber.write_text(json.dumps({"type": "bundle", "id": "bundle--6a0f3c8e-1111-4aaa-8bbb-000000000003",
@@ -324,4 +324,4 @@ def test_hub_poll_pulls_only_what_is_new(feed, tmp_path):
     third = run()
     assert third["objects"] == 3
     pulled = [o["id"] for f in sorted(out.glob("bundle-*.json")) for o in json.loads(f.read_text())["objects"]]
-    assert len(pulled) == len(set(pulled)) == 8
+    assert len(pulled) == len(set(pulled)) == 9
