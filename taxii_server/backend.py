@@ -7,6 +7,7 @@ resources. Objects come back from the store as JSON text and are served as such.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from datetime import datetime, timezone
 
@@ -20,6 +21,7 @@ from sanitizer.rules import di18_leak_gate
 from .rawjson import RawEnvelope
 
 MEDIA_TYPE_STIX = "application/stix+json;version=2.1"
+COLLECTION_TTL = 2.0  # seconds a process trusts its list of collections
 _TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*--[0-9a-fA-F-]{36}$")
 _TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{0,249}$")
@@ -88,19 +90,30 @@ class HubBackend(Backend):
         self.api_root = api_root
         self.title = title
         self.max_content_length = max_content_length
+        self._collections_by_id: dict[str, Collection] = {}
+        self._collections_expire = 0.0
 
     # -- helpers -----------------------------------------------------------------------
     def _visible(self, collection_id: str) -> tuple[Collection, object] | None:
         """A collection and the principal's access, cached for the request; None if invisible."""
         cache = g.setdefault("taxii_access", {})
         if collection_id not in cache:
-            coll = self.store.find_collection(collection_id)
-            if coll is None or coll.id != collection_id or g.get("principal") is None:
+            coll = self._collections().get(collection_id)
+            if coll is None or g.get("principal") is None:
                 cache[collection_id] = None
             else:
                 access = self.store.access(g.principal, coll)
                 cache[collection_id] = (coll, access) if (access.can_read or access.can_write) else None
         return cache[collection_id]
+
+    def _collections(self) -> dict[str, Collection]:
+        """All collections by id, re-read at most every COLLECTION_TTL seconds: they change only
+        when an operator adds one, and a lookup per request was a database round trip."""
+        now = time.monotonic()
+        if now >= self._collections_expire:
+            self._collections_by_id = {c.id: c for c in self.store.list_collections()}
+            self._collections_expire = now + COLLECTION_TTL
+        return self._collections_by_id
 
     def _resource(self, coll: Collection, access) -> dict:
         return {"id": coll.id, "title": coll.title, "description": coll.description,
@@ -130,7 +143,7 @@ class HubBackend(Backend):
     # -- collections -------------------------------------------------------------------
     def get_collections(self, api_root):
         out = []
-        for coll in self.store.list_collections():
+        for coll in sorted(self._collections().values(), key=lambda c: c.title):
             seen = self._visible(coll.id)
             if seen:
                 out.append(self._resource(*seen))
