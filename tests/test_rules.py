@@ -437,8 +437,10 @@ def test_di_13_scos_that_become_identical_are_emitted_once():
     ("佐藤様宛てのメール", "[PERSON]様宛てのメール"),
     ("田中部長の端末", "[PERSON]部長の端末"),
     ("山田工業所のサーバを経由", "山田工業所のサーバを経由"),
+    ("forwarded to Mr. Kenta Mori and Sato-san", "forwarded to [PERSON] and [PERSON]"),
+    ("the dropper is the main module", "the dropper is the main module"),
     ("攻撃者は PlugX を使用", "攻撃者は PlugX を使用"),
 ])
-def test_di_10_unlisted_japanese_person_names(text, expected):
+def test_di_10_unlisted_person_names(text, expected):
     mal = sdo("malware", 3, name="X", is_family=True, description=text)
     assert objects_of(run(bundle(mal)), "malware")[0]["description"] == expected

@@ -25,6 +25,10 @@ _PATTERNS = (
     ("phone", "[PHONE]", re.compile(
         r"(?<![0-9a-z-])(?:\+81[\s-]?\(?0?\d{1,4}\)?[\s-]?\d{1,4}[\s-]\d{3,4}"
         r"|\(?0\d{1,4}\)?[\s-]\d{1,4}[\s-]\d{3,4}|\(0\d{1,4}\)\d{1,4}-\d{3,4})(?![0-9a-z-])")),
+    # A name after a title, or before a Japanese honorific written in romaji (Tanaka-san).
+    ("person-title", "[PERSON]", re.compile(
+        r"(?<![a-z])(?:mr|mrs|ms|miss|dr|prof)\.?\s+[a-z][a-z'-]+(?:\s+[a-z][a-z'-]+)?(?![a-z])"
+        r"|(?<![a-z])[a-z][a-z'-]+-(?:san|sama|shi|kun)(?![a-z])")),
     ("sid", "[SID]", re.compile(r"(?<![0-9a-z-])s-1-5-21(?:-\d+){3,4}(?![0-9])")),
     ("mac", "[MAC]", re.compile(r"(?<![0-9a-f:-])[0-9a-f]{2}(?:([:-])[0-9a-f]{2})(?:\1[0-9a-f]{2}){4}(?![0-9a-f:-])")),
     ("postal-address", "[ADDRESS]", re.compile(
