@@ -15,7 +15,7 @@ import orjson
 
 from sanitizer import BadInput, LeakRefused, Policy, VictimProfile, sanitize
 
-from . import admin, feed
+from . import admin, agreements, feed
 from . import secrets as hub_secrets
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_INTERNAL = 0, 2, 3, 1
@@ -96,6 +96,39 @@ def _add_operator_commands(sub) -> None:
         p.set_defaults(func=lambda a, v=value: _with_store(a, admin.set_grant, a.org, a.collection, a.read,
                                                            a.write, v))
 
+    nda = sub.add_parser("nda", help="model NDA clauses").add_subparsers(dest="nda_cmd", required=True,
+                                                                        parser_class=_Parser)
+    p = nda.add_parser("render", help="render the model clauses for two parties")
+    p.add_argument("--lang", required=True, choices=["ja", "en"])
+    p.add_argument("--party-a", required=True, help="the expert organisation (CSIRT, IR vendor)")
+    p.add_argument("--party-b", required=True, help="the victim organisation")
+    p.add_argument("--format", default="md", choices=["md", "html"])
+    p.add_argument("--effective-date", help="YYYY-MM-DD")
+    p.add_argument("--tlp-ceiling", choices=["TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT"])
+    p.add_argument("--retention-days", type=int)
+    p.add_argument("--term-years", type=int)
+    p.add_argument("-o", "--output", default="-", help="file, or - for standard output")
+    p.set_defaults(func=cmd_nda_render)
+
+    ag = sub.add_parser("agreement", help="NDA agreements that allow sharing").add_subparsers(
+        dest="agreement_cmd", required=True, parser_class=_Parser)
+    p = _common(ag.add_parser("add", help="register an agreement between a CSIRT and a victim"))
+    p.add_argument("--org", required=True, help="the CSIRT")
+    p.add_argument("--victim-ref", required=True, help="the CSIRT's own case reference for the victim")
+    p.add_argument("--signed-on", required=True, help="YYYY-MM-DD")
+    p.add_argument("--expires", help="YYYY-MM-DD (default: no end date)")
+    p.add_argument("--clauses", help="comma-separated clause ids (default: all)")
+    p.set_defaults(func=lambda a: _with_store(a, agreements.add, a.org, a.victim_ref, a.signed_on, a.expires,
+                                              a.clauses, _clause_ids()))
+    p = _common(ag.add_parser("list", help="list agreements"))
+    p.add_argument("--org")
+    p.set_defaults(func=lambda a: _with_store(a, agreements.list_all, a.org))
+    p = _common(ag.add_parser("withdraw", help="the victim objects to sharing from now on"))
+    p.add_argument("victim_ref")
+    p.add_argument("--org", help="needed when several CSIRTs use the same reference")
+    p.add_argument("--on", help="YYYY-MM-DD (default: today)")
+    p.set_defaults(func=lambda a: _with_store(a, agreements.withdraw, a.victim_ref, a.org, a.on, _today()))
+
     p = _common(sub.add_parser("publish", help="operator bulk publication of a bundle into a collection"))
     p.add_argument("bundle")
     p.add_argument("--collection", required=True, help="collection id or title")
@@ -117,6 +150,37 @@ def _add_operator_commands(sub) -> None:
     p.add_argument("--page-size", type=int, default=1000)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_poll)
+
+
+def cmd_nda_render(args) -> int:
+    """`hub nda render`: the model clauses with the parties filled in."""
+    from datetime import date
+
+    from nda_templates.render import render
+
+    extra = {k: v for k, v in (("tlp_ceiling", args.tlp_ceiling), ("retention_days", args.retention_days),
+                               ("term_years", args.term_years)) if v is not None}
+    if args.effective_date:
+        try:
+            extra["effective_date"] = date.fromisoformat(args.effective_date)
+        except ValueError:
+            raise BadInput("--effective-date must be a date like 2026-04-01") from None
+    try:
+        text = render(args.lang, party_a=args.party_a, party_b=args.party_b, fmt=args.format, **extra)
+    except ValueError as exc:
+        raise BadInput(f"nda render: {exc}") from None
+    write_atomic(args.output, text.encode("utf-8"))
+    return EXIT_OK
+
+
+def _clause_ids() -> tuple[str, ...]:
+    from nda_templates.render import CLAUSE_IDS
+
+    return CLAUSE_IDS
+
+
+def _today():
+    return datetime.now(timezone.utc).date()
 
 
 def _emit(args, result: dict) -> int:

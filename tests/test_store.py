@@ -166,10 +166,26 @@ def ts(micros_after_t0: int = 0) -> str:
 # -- schema --------------------------------------------------------------------------------
 
 def test_migrate_is_idempotent(store):
-    assert store.migrate() == 1
-    assert store.migrate() == 1
+    from hub.store.schema import LATEST, MIGRATIONS
+
+    assert store.migrate() == LATEST
+    assert store.migrate() == LATEST
     with store.engine.connect() as conn:
-        assert conn.execute(select(schema_version.c.version)).scalars().all() == [1]
+        assert conn.execute(select(schema_version.c.version)).scalars().all() == [m[0] for m in MIGRATIONS]
+
+
+def test_a_version_1_database_is_upgraded(store):
+    """A database an older release created gets the steps it lacks (here: agreements)."""
+    from sqlalchemy import inspect, text as sql_text
+
+    from hub.store.schema import LATEST
+
+    with store.engine.begin() as conn:
+        conn.execute(sql_text("DROP TABLE agreements"))
+        conn.execute(sql_text("DELETE FROM schema_version WHERE version > 1"))
+    assert store.migrate() == LATEST
+    with store.engine.connect() as conn:
+        assert "agreements" in inspect(conn).get_table_names()
 
 
 def test_concurrent_migrations_of_an_empty_database(backend, tmp_path):
@@ -197,9 +213,11 @@ def test_concurrent_migrations_of_an_empty_database(backend, tmp_path):
     for t in threads:
         t.join()
     try:
-        assert not errors and results == [1, 1, 1, 1]
+        from hub.store.schema import LATEST, MIGRATIONS
+
+        assert not errors and results == [LATEST] * 4
         with stores[0].engine.connect() as conn:
-            assert conn.execute(select(schema_version.c.version)).scalars().all() == [1]
+            assert conn.execute(select(schema_version.c.version)).scalars().all() == [m[0] for m in MIGRATIONS]
         stores[0].add_org("o", "peer")  # the tables exist where that store looks
     finally:
         for s in stores:

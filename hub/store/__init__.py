@@ -16,12 +16,12 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
-from .base import (ORG_TYPES, READ_ROLES, ROLES, TLP_LEVELS, Access, AddResult, ApiKey, BadCursor, Collection,
+from .base import (ORG_TYPES, READ_ROLES, ROLES, TLP_LEVELS, Access, AddResult, Agreement, ApiKey, BadCursor, Collection,
                    Conflict, NotFound, ObjectFilter, Org, Page, Principal, Store, StoreError)
 from .sql import InvalidArgument, SqlStore
 
 __all__ = [
-    "ORG_TYPES", "READ_ROLES", "ROLES", "TLP_LEVELS", "Access", "AddResult", "ApiKey", "BadCursor", "Collection",
+    "ORG_TYPES", "READ_ROLES", "ROLES", "TLP_LEVELS", "Access", "AddResult", "Agreement", "ApiKey", "BadCursor", "Collection",
     "Conflict", "InvalidArgument", "NotFound", "ObjectFilter", "Org", "Page", "Principal", "SqlStore", "Store",
     "StoreError", "open_store",
 ]

@@ -106,6 +106,18 @@ class AddResult:
     failures: list[tuple[str, str]] = field(default_factory=list)  # (id or '#n', message)
 
 
+@dataclass(frozen=True)
+class Agreement:
+    """An NDA between a CSIRT and one victim, named by the CSIRT's case reference."""
+
+    org: str
+    victim_ref: str
+    signed_on: str
+    expires: str | None
+    clauses: tuple[str, ...]
+    withdrawn_on: str | None = None
+
+
 class Store(ABC):
     """Everything the hub persists."""
 
@@ -194,6 +206,23 @@ class Store(ABC):
     @abstractmethod
     def count_objects(self, collection_id: str) -> int:
         """Number of stored object versions in a collection."""
+
+    # -- NDA agreements ------------------------------------------------------------
+    @abstractmethod
+    def add_agreement(self, agreement: Agreement) -> Agreement:
+        """Register an agreement (Conflict if that CSIRT already has one for the reference)."""
+
+    @abstractmethod
+    def list_agreements(self, org: str | None = None) -> list[Agreement]:
+        """Agreements, by organisation and reference."""
+
+    @abstractmethod
+    def get_agreement(self, org: str, victim_ref: str) -> Agreement | None:
+        """One CSIRT's agreement for a victim reference."""
+
+    @abstractmethod
+    def withdraw_agreement(self, org: str, victim_ref: str, on: str) -> Agreement:
+        """Record that the victim objected to sharing from `on` (NotFound if there is none)."""
 
     # -- TAXII status resources ----------------------------------------------------
     @abstractmethod

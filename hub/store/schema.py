@@ -99,6 +99,21 @@ statuses = Table(
     Column("json", Text, nullable=False),
 )
 
+# NDA agreements between a CSIRT and a victim (named by the CSIRT's own case reference):
+# publication of that victim's submissions needs an active one (issue: consent-gated sharing).
+agreements = Table(
+    "agreements", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org", String(200), ForeignKey("orgs.name"), nullable=False),
+    Column("victim_ref", String(200), nullable=False),
+    Column("signed_on", String(10), nullable=False),   # YYYY-MM-DD
+    Column("expires", String(10)),                     # YYYY-MM-DD, None = no end date
+    Column("clauses", Text, nullable=False),           # comma-separated clause ids
+    Column("withdrawn_on", String(10)),                # the victim objected for future cases
+    Column("created", BigInteger, nullable=False),
+    UniqueConstraint("org", "victim_ref", name="agreements_org_ref"),
+)
+
 
 # -- migrations ----------------------------------------------------------------------------
 
@@ -108,8 +123,13 @@ def _create_everything(conn: Connection) -> None:
 
 Migration = tuple[int, str, Callable[[Connection], None]]
 
+def _add_agreements(conn: Connection) -> None:
+    agreements.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "create every table", _create_everything),
+    (2, "NDA agreements", _add_agreements),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -17,6 +17,7 @@ import threading
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+import time
 from typing import Iterator, Sequence
 
 import orjson
@@ -28,10 +29,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from . import schema
-from .base import (ORG_TYPES, READ_ROLES, ROLES, TLP_LEVELS, Access, AddResult, ApiKey, Collection,
+from .base import (ORG_TYPES, READ_ROLES, ROLES, TLP_LEVELS, Access, AddResult, Agreement, ApiKey, Collection,
                    Conflict, NotFound, ObjectFilter, Org, Page, Principal, Store, StoreError)
 from .cursor import decode_cursor, encode_cursor
-from .schema import api_keys, collections, grants, objects, orgs, statuses
+from .schema import agreements, api_keys, collections, grants, objects, orgs, statuses
 
 # pg_advisory_xact_lock key held by every transaction that changes `objects` ("hub_objs").
 PG_OBJECTS_LOCK = 0x6875625F6F626A73
@@ -545,6 +546,45 @@ class SqlStore(Store):
         return rows[:limit], len(rows) > limit
 
     # -- TAXII status resources -----------------------------------------------------------
+    # -- NDA agreements ----------------------------------------------------------------
+    def add_agreement(self, agreement: Agreement) -> Agreement:
+        _check_text(agreement.victim_ref, "victim_ref", 200)
+        with self._write() as conn:
+            if conn.execute(select(orgs.c.name).where(orgs.c.name == agreement.org)).first() is None:
+                raise NotFound("no such organisation")
+            if self._agreement_row(conn, agreement.org, agreement.victim_ref) is not None:
+                raise Conflict("that organisation already has an agreement for this reference")
+            conn.execute(agreements.insert().values(
+                org=agreement.org, victim_ref=agreement.victim_ref, signed_on=agreement.signed_on,
+                expires=agreement.expires, clauses=",".join(agreement.clauses),
+                withdrawn_on=agreement.withdrawn_on, created=time.time_ns() // 1000))
+        return agreement
+
+    def list_agreements(self, org: str | None = None) -> list[Agreement]:
+        query = select(agreements).order_by(agreements.c.org, agreements.c.victim_ref)
+        if org is not None:
+            query = query.where(agreements.c.org == org)
+        with self._read() as conn:
+            return [_agreement(r) for r in conn.execute(query)]
+
+    def get_agreement(self, org: str, victim_ref: str) -> Agreement | None:
+        with self._read() as conn:
+            row = self._agreement_row(conn, org, victim_ref)
+        return _agreement(row) if row is not None else None
+
+    def withdraw_agreement(self, org: str, victim_ref: str, on: str) -> Agreement:
+        with self._write() as conn:
+            if self._agreement_row(conn, org, victim_ref) is None:
+                raise NotFound("no such agreement")
+            conn.execute(agreements.update().where(agreements.c.org == org, agreements.c.victim_ref == victim_ref)
+                         .values(withdrawn_on=on))
+            return _agreement(self._agreement_row(conn, org, victim_ref))
+
+    @staticmethod
+    def _agreement_row(conn: Connection, org: str, victim_ref: str):
+        return conn.execute(select(agreements).where(agreements.c.org == org,
+                                                     agreements.c.victim_ref == victim_ref)).first()
+
     def save_status(self, status: dict) -> None:
         status_id = status.get("id") if isinstance(status, dict) else None
         _check_text(status_id, "status id", 100)
@@ -560,6 +600,11 @@ class SqlStore(Store):
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+def _agreement(row) -> Agreement:
+    return Agreement(org=row.org, victim_ref=row.victim_ref, signed_on=row.signed_on, expires=row.expires,
+                     clauses=tuple(c for c in row.clauses.split(",") if c), withdrawn_on=row.withdrawn_on)
+
 
 def _check_text(value: object, what: str, max_length: int, optional: bool = False) -> None:
     """A non-blank string that fits its column (PostgreSQL would refuse a longer one)."""
