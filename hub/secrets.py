@@ -10,12 +10,9 @@ from pathlib import Path
 
 from sanitizer import BadInput
 
+from .datadir import default_dir
+
 ID_SECRET_NAME = "id_hmac.key"
-
-
-def data_dir() -> Path:
-    """The hub data directory: $HUB_DATA_DIR, else ./hubdata."""
-    return Path(os.environ.get("HUB_DATA_DIR") or "hubdata")
 
 
 def read_secret_file(path: Path) -> bytes:
@@ -36,7 +33,7 @@ def load_id_secret(explicit: str | None) -> tuple[bytes, str | None]:
     env = os.environ.get("HUB_SECRET_FILE")
     if env:
         return read_secret_file(Path(env)), None
-    stored = data_dir() / "secrets" / ID_SECRET_NAME
+    stored = default_dir() / "secrets" / ID_SECRET_NAME
     if stored.is_file():
         return read_secret_file(stored), None
     return (_random.token_bytes(32),
