@@ -70,7 +70,10 @@ def org_add(store, name: str, org_type: str, sector: str | None, region: str | N
         org = store.add_org(name, org_type, sector, region)
     except Conflict:
         raise BadInput(f"organisation {name!r} already exists") from None
-    return {"org": org.__dict__}
+    out = {"org": org.__dict__}
+    if org_type == "csirt":  # every CSIRT can push over TAXII into its own write-only inbox
+        out["inbox"] = store.add_inbox(name).id
+    return out
 
 
 def org_list(store) -> dict:

@@ -2,9 +2,9 @@
 
 Policy → detectors → operators → STIX rewrite → leak gate. No web framework, no database.
 """
-from .engine import Result, sanitize
+from .engine import Result, recheck, sanitize
 from .errors import BadInput, LeakRefused, SanitizerError
 from .policy import Policy
 from .profile import VictimProfile
 
-__all__ = ["sanitize", "Result", "Policy", "VictimProfile", "BadInput", "LeakRefused", "SanitizerError"]
+__all__ = ["sanitize", "recheck", "Result", "Policy", "VictimProfile", "BadInput", "LeakRefused", "SanitizerError"]

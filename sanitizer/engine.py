@@ -74,6 +74,19 @@ def sanitize(bundle: object, profile: VictimProfile, policy: Policy | None = Non
     return _Run(bundle, profile, policy or Policy(), secret).run()
 
 
+def recheck(output: dict, original: dict, profile: VictimProfile) -> list:
+    """The leak gate (DI-18) again over an output that was edited after sanitising (an analyst
+    restored a value): the same profile tokens, and no original SDO/SRO id. Empty list = pass."""
+    objects = original.get("objects") if isinstance(original, dict) else None
+    forbidden = frozenset(
+        o["id"].split("--", 1)[1].lower() for o in (objects or [])
+        if isinstance(o, dict) and isinstance(o.get("id"), str) and "--" in o["id"]
+        and o.get("type") not in di13_ids.SCO_TYPES and not (o.get("type") == "marking-definition" and tlp_level_of(o)))
+    if isinstance(original, dict) and isinstance(original.get("id"), str) and "--" in original["id"]:
+        forbidden |= {original["id"].split("--", 1)[1].lower()}
+    return di18_leak_gate.scan(output, ProfileIndex(profile), forbidden)
+
+
 class _Run:
     def __init__(self, bundle, profile: VictimProfile, policy: Policy, secret: bytes):
         self.objects = validate_bundle(bundle)

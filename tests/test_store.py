@@ -175,17 +175,27 @@ def test_migrate_is_idempotent(store):
 
 
 def test_a_version_1_database_is_upgraded(store):
-    """A database an older release created gets the steps it lacks (here: agreements)."""
+    """A database an older release created gets the steps it lacks (agreements; submissions,
+    profiles, publications, audit log, auto-publish and inbox columns)."""
     from sqlalchemy import inspect, text as sql_text
 
     from hub.store.schema import LATEST
 
+    store.add_org("old-csirt", "csirt")
     with store.engine.begin() as conn:
-        conn.execute(sql_text("DROP TABLE agreements"))
+        for table in ("agreements", "submissions", "profiles", "publications", "audit_log"):
+            conn.execute(sql_text(f"DROP TABLE {table}"))
+        conn.execute(sql_text("ALTER TABLE orgs DROP COLUMN auto_publish"))
+        conn.execute(sql_text("ALTER TABLE collections DROP COLUMN inbox_of"))
         conn.execute(sql_text("DELETE FROM schema_version WHERE version > 1"))
     assert store.migrate() == LATEST
     with store.engine.connect() as conn:
-        assert "agreements" in inspect(conn).get_table_names()
+        tables = inspect(conn).get_table_names()
+        assert {"agreements", "submissions", "profiles", "publications", "audit_log"} <= set(tables)
+        assert "inbox_of" in {c["name"] for c in inspect(conn).get_columns("collections")}
+    # Rows from before the upgrade read back with the new defaults.
+    assert store.get_org("old-csirt").auto_publish is False
+    assert store.add_inbox("old-csirt").inbox_of == "old-csirt"
 
 
 def test_concurrent_migrations_of_an_empty_database(backend, tmp_path):

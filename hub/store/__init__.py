@@ -16,12 +16,13 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
-from .base import (ORG_TYPES, READ_ROLES, ROLES, TLP_LEVELS, Access, AddResult, Agreement, ApiKey, BadCursor, Collection,
+from .base import (ORG_TYPES, READ_ROLES, ROLES, TLP_LEVELS, Access, AddResult, Agreement, ApiKey, AuditEntry, BadCursor, Collection, Publication, StoredProfile, Submission, SubmissionFilter,
                    Conflict, NotFound, ObjectFilter, Org, Page, Principal, Store, StoreError)
 from .sql import InvalidArgument, SqlStore
 
 __all__ = [
-    "ORG_TYPES", "READ_ROLES", "ROLES", "TLP_LEVELS", "Access", "AddResult", "Agreement", "ApiKey", "BadCursor", "Collection",
+    "ORG_TYPES", "READ_ROLES", "ROLES", "TLP_LEVELS", "Access", "AddResult", "Agreement", "ApiKey", "AuditEntry", "BadCursor",
+    "Collection", "Publication", "StoredProfile", "Submission", "SubmissionFilter",
     "Conflict", "InvalidArgument", "NotFound", "ObjectFilter", "Org", "Page", "Principal", "SqlStore", "Store",
     "StoreError", "open_store",
 ]

@@ -39,6 +39,7 @@ class Org:
     type: str
     sector: str | None = None
     region: str | None = None
+    auto_publish: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Collection:
     title: str
     description: str
     tlp: str | None  # None for non-TLP collections (e.g. a CSIRT's inbox)
+    inbox_of: str | None = None  # the CSIRT whose write-only inbox this is
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,83 @@ class Agreement:
     expires: str | None
     clauses: tuple[str, ...]
     withdrawn_on: str | None = None
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A CSIRT's submission and what the pipeline and the analysts made of it. `sealed` and
+    `sealed_report` are AES-GCM ciphertexts (hub.crypto); everything else holds no victim data."""
+
+    id: str
+    org: str
+    key_id: str
+    source: str
+    input_format: str
+    tlp: str
+    victim_ref: str | None
+    attribution: bool
+    status: str
+    mode: str
+    needs_review: bool
+    object_count: int
+    created: int
+    updated: int
+    sealed: bytes | None = None
+    sealed_report: bytes | None = None
+    draft: str | None = None
+    report: str | None = None
+    message: str | None = None
+    status_id: str | None = None
+    publication_id: str | None = None
+    decided: int | None = None
+    purged: int | None = None
+
+
+@dataclass(frozen=True)
+class SubmissionFilter:
+    """Queue filters; None means any."""
+
+    org: str | None = None
+    status: str | None = None
+    tlp: str | None = None
+    needs_review: bool | None = None
+
+
+@dataclass(frozen=True)
+class StoredProfile:
+    """A victim profile a CSIRT registered; `sealed` is its AES-GCM ciphertext."""
+
+    id: str
+    org: str
+    name: str
+    is_default: bool
+    sealed: bytes
+    created: int
+
+
+@dataclass(frozen=True)
+class Publication:
+    """A signed publication: `manifest` is the canonical JSON that `signature` signs."""
+
+    id: str
+    submission_id: str
+    collection_id: str
+    created: str
+    manifest: str
+    signature: str
+    public_key: str
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    at: str
+    actor: str
+    action: str
+    subject: str
+    details: str  # canonical JSON
+    prev_hash: str
+    hash: str
 
 
 class Store(ABC):
@@ -232,3 +311,109 @@ class Store(ABC):
     @abstractmethod
     def get_status(self, status_id: str) -> dict | None:
         """A status resource."""
+
+    # -- submissions -------------------------------------------------------------------
+    @abstractmethod
+    def add_submission(self, submission: Submission) -> Submission:
+        """Record a new submission."""
+
+    @abstractmethod
+    def get_submission(self, submission_id: str) -> Submission | None:
+        """One submission."""
+
+    @abstractmethod
+    def list_submissions(self, flt: SubmissionFilter, limit: int = 100, offset: int = 0) -> list[Submission]:
+        """Submissions, newest first (without their sealed columns)."""
+
+    @abstractmethod
+    def update_submission(self, submission_id: str, expect_status: tuple[str, ...] | None = None,
+                          **changes) -> Submission:
+        """Change columns of a submission; Conflict if its status is not one of `expect_status`
+        (so two analysts, or an analyst and the worker, cannot both act on the same state)."""
+
+    @abstractmethod
+    def claim_queued(self, limit: int = 1) -> list[str]:
+        """Move up to `limit` queued submissions to processing and return their ids (each
+        claimed by exactly one caller)."""
+
+    @abstractmethod
+    def requeue_stale(self, older_than_us: int) -> int:
+        """Put back to queued what was left in processing before `older_than_us` (a crashed worker)."""
+
+    @abstractmethod
+    def purge_submissions(self, decided_before_us: int) -> int:
+        """Drop the sealed data of submissions decided before the moment; return how many."""
+
+    # -- registered victim profiles ----------------------------------------------------
+    @abstractmethod
+    def add_profile(self, profile: StoredProfile) -> StoredProfile:
+        """Register a profile (Conflict if the CSIRT already has one of that name); a default
+        profile replaces the CSIRT's previous default."""
+
+    @abstractmethod
+    def list_profiles(self, org: str) -> list[StoredProfile]:
+        """A CSIRT's profiles, by name."""
+
+    @abstractmethod
+    def get_profile(self, org: str, id_or_name: str) -> StoredProfile | None:
+        """One of a CSIRT's profiles by id or name; another CSIRT's profile is None."""
+
+    @abstractmethod
+    def default_profile(self, org: str) -> StoredProfile | None:
+        """The CSIRT's default profile (used for its TAXII inbox)."""
+
+    @abstractmethod
+    def delete_profile(self, org: str, id_or_name: str) -> None:
+        """Delete one of a CSIRT's profiles (NotFound otherwise)."""
+
+    # -- publication and audit ---------------------------------------------------------
+    @abstractmethod
+    def publish_submission(self, submission_id: str, collection_id: str, objects: list[dict],
+                           publication: Publication, audit: tuple[str, str, dict]) -> AddResult:
+        """In one transaction: add the objects, record the publication, mark the submission
+        published and append the audit entry (actor, action, details). Readers see all or none."""
+
+    @abstractmethod
+    def get_publication(self, publication_id: str) -> Publication | None:
+        """One publication."""
+
+    @abstractmethod
+    def list_publications(self) -> list[Publication]:
+        """Every publication, oldest first."""
+
+    @abstractmethod
+    def append_audit(self, actor: str, action: str, subject: str, details: dict) -> AuditEntry:
+        """Append a hash-chained audit entry."""
+
+    @abstractmethod
+    def list_audit(self, after_seq: int = 0, limit: int = 10_000) -> list[AuditEntry]:
+        """Audit entries in order."""
+
+    # -- settings ----------------------------------------------------------------------
+    @abstractmethod
+    def set_auto_publish(self, org: str, enabled: bool) -> None:
+        """Publish the CSIRT's clean submissions without review (NotFound if unknown)."""
+
+    @abstractmethod
+    def get_key(self, key_id: str) -> ApiKey | None:
+        """A key's record (never its secret), revoked ones included."""
+
+    @abstractmethod
+    def add_inbox(self, org: str) -> Collection:
+        """The CSIRT's write-only inbox collection (created once; returned if it exists)."""
+
+
+# -- audit chain ---------------------------------------------------------------------------
+
+GENESIS_HASH = "0" * 64
+
+
+def audit_hash(prev_hash: str, at: str, actor: str, action: str, subject: str, details: str) -> str:
+    """SHA-256 over the previous entry's hash and this entry's fields: changing, removing or
+    reordering any entry breaks every hash after it."""
+    import hashlib
+    import json
+
+    payload = json.dumps([prev_hash, at, actor, action, subject, details], ensure_ascii=False,
+                         separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, ForeignKey, Index, Integer,
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, LargeBinary,
                         MetaData, String, Table, Text, UniqueConstraint, func, select, text)
 from sqlalchemy.engine import Connection, Engine
 
@@ -36,6 +36,8 @@ orgs = Table(
     Column("type", String(20), nullable=False),
     Column("sector", String(200)),
     Column("region", String(200)),
+    # Publish a CSIRT's submissions without review when the leak gate passes and nothing is held.
+    Column("auto_publish", Boolean, nullable=False, default=False, server_default=text("FALSE")),
     CheckConstraint(_in("type", ORG_TYPES), name="orgs_type"),
 )
 
@@ -56,6 +58,7 @@ collections = Table(
     Column("title", String(200), nullable=False, unique=True),
     Column("description", Text, nullable=False, default=""),
     Column("tlp", String(20)),  # NULL: not TLP-marked (e.g. an inbox), nobody reads by default
+    Column("inbox_of", String(200)),  # a CSIRT's write-only inbox: writes become submissions
     CheckConstraint(f"tlp IS NULL OR {_in('tlp', TLP_LEVELS)}", name="collections_tlp"),
 )
 
@@ -115,6 +118,80 @@ agreements = Table(
 )
 
 
+SUBMISSION_STATES = ("queued", "processing", "review", "published", "rejected", "failed", "refused")
+
+# Submissions: the raw input and the victim profile are kept only sealed (AES-GCM, hub.crypto,
+# authenticated with the submission id) and dropped when purged; the draft and the public
+# report are sanitiser output and hold no victim data.
+submissions = Table(
+    "submissions", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("org", String(200), ForeignKey("orgs.name"), nullable=False),
+    Column("key_id", String(40), nullable=False),
+    Column("source", String(10), nullable=False),        # api | taxii
+    Column("input_format", String(10), nullable=False),  # stix | csv | text
+    Column("tlp", String(20), nullable=False),
+    Column("victim_ref", String(200)),
+    Column("attribution", Boolean, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("mode", String(12), nullable=False),          # inline | background
+    Column("needs_review", Boolean, nullable=False),
+    Column("sealed", LargeBinary),                       # input + profile + analyst edits
+    Column("sealed_report", LargeBinary),                # private report (original values)
+    Column("draft", Text),                               # sanitised bundle JSON
+    Column("report", Text),                              # public redaction report JSON
+    Column("message", Text),                             # why it failed / was refused / rejected
+    Column("object_count", Integer, nullable=False),
+    Column("status_id", String(100)),                    # TAXII status of an inbox push
+    Column("publication_id", String(40)),
+    Column("created", BigInteger, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+    Column("decided", BigInteger),                       # published or rejected at
+    Column("purged", BigInteger),
+    CheckConstraint(_in("status", SUBMISSION_STATES), name="submissions_status"),
+)
+Index("submissions_queue", submissions.c.status, submissions.c.created)
+Index("submissions_org", submissions.c.org, submissions.c.created)
+
+# Victim profiles a CSIRT registered for reuse (sealed; the name is the CSIRT's own label).
+profiles = Table(
+    "profiles", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("org", String(200), ForeignKey("orgs.name"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("is_default", Boolean, nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    UniqueConstraint("org", "name", name="profiles_org_name"),
+)
+
+# One row per publication: what went out (ids and versions), its digest and Ed25519 signature.
+publications = Table(
+    "publications", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("submission_id", String(40), nullable=False),
+    Column("collection_id", String(36), ForeignKey("collections.id"), nullable=False),
+    Column("created", String(27), nullable=False),
+    Column("manifest", Text, nullable=False),   # the signed document (canonical JSON)
+    Column("signature", Text, nullable=False),  # base64 Ed25519 signature of `manifest`
+    Column("public_key", Text, nullable=False), # base64 raw Ed25519 public key that signed
+)
+
+# Append-only audit log; each entry's hash covers the previous entry's hash (hub.audit).
+audit_log = Table(
+    "audit_log", metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", String(27), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+    sqlite_autoincrement=True,
+)
+
+
 # -- migrations ----------------------------------------------------------------------------
 
 def _create_everything(conn: Connection) -> None:
@@ -127,9 +204,19 @@ def _add_agreements(conn: Connection) -> None:
     agreements.create(conn, checkfirst=True)
 
 
+def _add_review(conn: Connection) -> None:
+    conn.execute(text("ALTER TABLE orgs ADD COLUMN auto_publish BOOLEAN NOT NULL DEFAULT FALSE"))
+    conn.execute(text("ALTER TABLE collections ADD COLUMN inbox_of VARCHAR(200)"))
+    for table in (submissions, profiles, publications, audit_log):
+        table.create(conn, checkfirst=True)
+    for index in (*submissions.indexes,):
+        index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "create every table", _create_everything),
     (2, "NDA agreements", _add_agreements),
+    (3, "submissions, profiles, publications, audit log, inboxes", _add_review),
 ]
 LATEST = MIGRATIONS[-1][0]
 

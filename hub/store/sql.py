@@ -32,6 +32,7 @@ from . import schema
 from .base import (ORG_TYPES, READ_ROLES, ROLES, TLP_LEVELS, Access, AddResult, Agreement, ApiKey, Collection,
                    Conflict, NotFound, ObjectFilter, Org, Page, Principal, Store, StoreError)
 from .cursor import decode_cursor, encode_cursor
+from .sql_review import SubmissionsMixin
 from .schema import agreements, api_keys, collections, grants, objects, orgs, statuses
 
 # pg_advisory_xact_lock key held by every transaction that changes `objects` ("hub_objs").
@@ -137,7 +138,7 @@ def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
 
 # -- the store -----------------------------------------------------------------------------
 
-class SqlStore(Store):
+class SqlStore(SubmissionsMixin, Store):
     """The hub store over a pooled SQLAlchemy engine (see `hub.store.open_store`)."""
 
     def __init__(self, engine: Engine):
@@ -197,12 +198,12 @@ class SqlStore(Store):
     def get_org(self, name: str) -> Org | None:
         with self._read() as conn:
             row = conn.execute(select(orgs).where(orgs.c.name == name)).first()
-        return Org(row.name, row.type, row.sector, row.region) if row else None
+        return _org(row) if row else None
 
     def list_orgs(self) -> list[Org]:
         with self._read() as conn:
             rows = conn.execute(select(orgs).order_by(orgs.c.name)).all()
-        return [Org(r.name, r.type, r.sector, r.region) for r in rows]
+        return [_org(r) for r in rows]
 
     def create_key(self, org: str, role: str) -> tuple[ApiKey, str]:
         if role not in ROLES:
@@ -274,7 +275,7 @@ class SqlStore(Store):
     def list_collections(self) -> list[Collection]:
         with self._read() as conn:
             rows = conn.execute(select(collections).order_by(collections.c.title)).all()
-        return [Collection(r.id, r.title, r.description, r.tlp) for r in rows]
+        return [_collection(r) for r in rows]
 
     def find_collection(self, id_or_title: str) -> Collection | None:
         with self._read() as conn:
@@ -283,7 +284,7 @@ class SqlStore(Store):
         if not rows:
             return None
         row = next((r for r in rows if r.id == id_or_title), rows[0])  # an id match wins
-        return Collection(row.id, row.title, row.description, row.tlp)
+        return _collection(row)
 
     def set_grant(self, org: str, collection_id: str, *, read: bool | None = None,
                   write: bool | None = None) -> None:
@@ -300,6 +301,9 @@ class SqlStore(Store):
             conn.execute(stmt.on_conflict_do_update(index_elements=["org", "collection_id"], set_=changes))
 
     def access(self, principal: Principal, collection: Collection) -> Access:
+        if collection.inbox_of is not None:
+            # A CSIRT's inbox: its own submitters push, nobody reads (writes become submissions).
+            return Access(False, principal.org == collection.inbox_of and principal.role in ("submitter", "admin"))
         if principal.role == "admin" and principal.org_type == "operator":
             return Access(True, True)
         with self._read() as conn:
@@ -334,44 +338,51 @@ class SqlStore(Store):
         now_us = to_micros(now or datetime.now(timezone.utc))
 
         with self._write(objects_lock=True) as conn:
-            if conn.execute(select(collections.c.id).where(collections.c.id == collection_id)).first() is None:
-                raise NotFound("no such collection")
-            if not prepared:
-                return result
-            date_added = max(now_us, self._last_date_added(conn, collection_id) + 1)
-            existing = self._existing_versions(conn, collection_id, {p[0] for p in prepared})
-
-            rows: list[dict] = []
-            new_rows: dict[str, list[dict]] = {}  # object id -> its rows in this batch
-            for obj_id, obj_type, spec_version, version, body in prepared:
-                stored = existing.get(obj_id)
-                batch = new_rows.get(obj_id)
-                if version is None:
-                    # Without modified/created the version would be the date_added, so every
-                    # re-submission of the same SCO would count as a new version; an id that
-                    # is already here is taken as a duplicate instead.
-                    if stored or batch:
-                        result.duplicates.append(obj_id)
-                        continue
-                    version = format_micros(date_added)
-                elif (stored and version in stored) or (batch and any(r["version"] == version for r in batch)):
-                    result.duplicates.append(obj_id)
-                    continue
-                row = {"collection_id": collection_id, "object_id": obj_id, "object_type": obj_type,
-                       "spec_version": spec_version, "version": version, "date_added": date_added,
-                       "is_latest": True, "is_first": True, "body": body}
-                rows.append(row)
-                if batch is None:
-                    new_rows[obj_id] = [row]
-                else:
-                    batch.append(row)
-                result.added.append(obj_id)
-                date_added += 1  # strictly increasing: date_added order is insertion order
-
-            self._fix_flags_for_batch(conn, collection_id, existing, new_rows)
-            self._insert_rows(conn, rows)
+            rows = self._add_prepared(conn, collection_id, prepared, now_us, result)
         self._note_inserted(len(rows))
         return result
+
+    def _add_prepared(self, conn: Connection, collection_id: str, prepared: list, now_us: int,
+                      result: AddResult) -> list[dict]:
+        """Insert prepared objects inside the caller's object-writer transaction; fills `result`
+        and returns the rows written."""
+        if conn.execute(select(collections.c.id).where(collections.c.id == collection_id)).first() is None:
+            raise NotFound("no such collection")
+        if not prepared:
+            return []
+        date_added = max(now_us, self._last_date_added(conn, collection_id) + 1)
+        existing = self._existing_versions(conn, collection_id, {p[0] for p in prepared})
+
+        rows: list[dict] = []
+        new_rows: dict[str, list[dict]] = {}  # object id -> its rows in this batch
+        for obj_id, obj_type, spec_version, version, body in prepared:
+            stored = existing.get(obj_id)
+            batch = new_rows.get(obj_id)
+            if version is None:
+                # Without modified/created the version would be the date_added, so every
+                # re-submission of the same SCO would count as a new version; an id that
+                # is already here is taken as a duplicate instead.
+                if stored or batch:
+                    result.duplicates.append(obj_id)
+                    continue
+                version = format_micros(date_added)
+            elif (stored and version in stored) or (batch and any(r["version"] == version for r in batch)):
+                result.duplicates.append(obj_id)
+                continue
+            row = {"collection_id": collection_id, "object_id": obj_id, "object_type": obj_type,
+                   "spec_version": spec_version, "version": version, "date_added": date_added,
+                   "is_latest": True, "is_first": True, "body": body}
+            rows.append(row)
+            if batch is None:
+                new_rows[obj_id] = [row]
+            else:
+                batch.append(row)
+            result.added.append(obj_id)
+            date_added += 1  # strictly increasing: date_added order is insertion order
+
+        self._fix_flags_for_batch(conn, collection_id, existing, new_rows)
+        self._insert_rows(conn, rows)
+        return rows
 
     def _insert_rows(self, conn: Connection, rows: list[dict]) -> None:
         """Write new object rows: COPY on PostgreSQL (one stream instead of a round trip per
@@ -600,6 +611,14 @@ class SqlStore(Store):
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+def _org(row) -> Org:
+    return Org(row.name, row.type, row.sector, row.region, bool(row.auto_publish))
+
+
+def _collection(row) -> Collection:
+    return Collection(row.id, row.title, row.description, row.tlp, row.inbox_of)
+
 
 def _agreement(row) -> Agreement:
     return Agreement(org=row.org, victim_ref=row.victim_ref, signed_on=row.signed_on, expires=row.expires,

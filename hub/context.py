@@ -1,0 +1,39 @@
+"""What the hub's services need at run time, built once from a data directory: the store, the
+data-at-rest sealer, the publication signer, the DI-13 id secret and the settings."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Callable
+
+from .crypto import Sealer, Signer
+
+# Inputs up to this size are sanitised in the request; larger ones by the background worker.
+INLINE_LIMIT_BYTES = 256 * 1024
+RETENTION_DAYS = 30
+
+
+@dataclass
+class HubContext:
+    store: object
+    sealer: Sealer
+    signer: Signer
+    id_secret: bytes
+    inline_limit: int = INLINE_LIMIT_BYTES
+    retention_days: int = RETENTION_DAYS
+    hub_name: str = "De-identified attack-technique sharing hub"
+    today: Callable[[], date] = field(default=lambda: datetime.now(timezone.utc).date())
+
+    @classmethod
+    def from_datadir(cls, data, store=None) -> "HubContext":
+        from .secrets import read_secret_file
+
+        config = data.config()
+        return cls(
+            store=store if store is not None else data.open_store(),
+            sealer=Sealer.from_file(data.secrets / "data.key"),
+            signer=Signer.from_file(data.secrets / "signing.key"),
+            id_secret=read_secret_file(data.secrets / "id_hmac.key"),
+            inline_limit=int(config.get("inline_limit_bytes", INLINE_LIMIT_BYTES)),
+            retention_days=int(config.get("retention_days", RETENTION_DAYS)),
+        )
