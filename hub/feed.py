@@ -73,17 +73,34 @@ def _audit(data, entry: dict) -> None:
 
 
 def serve(data, host: str, port: int, workers: int) -> int:
-    """Serve the hub with waitress (a production WSGI server), `workers` threads."""
+    """Serve the hub with waitress (a production WSGI server), `workers` threads, plus the
+    background worker that sanitises large submissions."""
     import waitress
 
     from .app import create_app
+    from .context import HubContext
+    from .worker import Worker
 
     store = data.open_store()
-    app = create_app(store, api_root=data.config().get("api_root", "hub"))
-    print(f"hub: serving TAXII 2.1 at http://{host}:{port}/taxii2/ (API root /{data.config().get('api_root', 'hub')}/)",
-          file=sys.stderr, flush=True)
+    ctx = HubContext.from_datadir(data, store)
+    api_root = data.config().get("api_root", "hub")
+    app = create_app(store, api_root=api_root, ctx=ctx,
+                     test_config={"SECRET_KEY": session_key(ctx.id_secret)})
+    worker = Worker(ctx)
+    worker.start()
+    print(f"hub: serving TAXII 2.1 at http://{host}:{port}/taxii2/ (API root /{api_root}/), "
+          f"submissions at /api/v1/, review at /review/", file=sys.stderr, flush=True)
     waitress.serve(app, host=host, port=port, threads=workers, ident="hub", _quiet=True)
     return 0
+
+
+def session_key(id_secret: bytes) -> bytes:
+    """The web view's session-signing key, derived from the data directory's secret so that
+    every worker process of one hub accepts the same sessions."""
+    import hashlib
+    import hmac
+
+    return hmac.new(id_secret, b"hub web session key", hashlib.sha256).digest()
 
 
 def poll(url: str, collection_id: str, user: str, password: str, out_dir: str | None,

@@ -1,0 +1,62 @@
+"""The background worker: sanitises queued (large) submissions, puts back what a crashed
+worker left half-done, and purges sealed data after the retention period."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from .intake import process
+
+log = logging.getLogger(__name__)
+
+STALE_SECONDS = 600     # a submission in processing this long was abandoned by a dead worker
+PURGE_EVERY = 3600.0
+
+
+class Worker(threading.Thread):
+    """One daemon thread per server process; the store's claim makes several processes safe."""
+
+    def __init__(self, ctx, poll_seconds: float = 0.5):
+        super().__init__(name="hub-worker", daemon=True)
+        self.ctx = ctx
+        self.poll_seconds = poll_seconds
+        self.stopping = threading.Event()
+        self._last_purge = 0.0
+
+    def run(self) -> None:
+        self.ctx.store.requeue_stale(time.time_ns() // 1000 - STALE_SECONDS * 1_000_000)
+        while not self.stopping.is_set():
+            try:
+                worked = self.run_once()
+            except Exception:  # keep serving; the submission stays claimable after STALE_SECONDS
+                log.exception("worker: unexpected error")
+                worked = False
+            if not worked:
+                self.stopping.wait(self.poll_seconds)
+
+    def run_once(self) -> bool:
+        """Process one queued submission; purge when due. True if there was work."""
+        now = time.monotonic()
+        if now - self._last_purge > PURGE_EVERY:
+            self._last_purge = now
+            purge(self.ctx)
+        ids = self.ctx.store.claim_queued(1)
+        for sid in ids:
+            sub = self.ctx.store.get_submission(sid)
+            if sub is not None:
+                process(self.ctx, sub)
+        return bool(ids)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+def purge(ctx) -> int:
+    """Drop the sealed input, profile and private report of submissions decided longer ago
+    than the retention period; the draft, public report and audit trail stay."""
+    cutoff = time.time_ns() // 1000 - ctx.retention_days * 86_400 * 1_000_000
+    count = ctx.store.purge_submissions(cutoff)
+    if count:
+        ctx.store.append_audit("hub", "purge", "submissions", {"count": count, "retention_days": ctx.retention_days})
+    return count
