@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("-o", "--output-dir", default="hub-demo-output", help="where to write the results")
     d.set_defaults(func=cmd_demo)
     _add_operator_commands(sub)
+    from . import cli_review
+
+    cli_review.add_commands(sub, _common, _Parser)
     return parser
 
 

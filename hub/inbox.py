@@ -1,6 +1,83 @@
-"""TAXII push: objects POSTed to a CSIRT's write-only inbox collection become a submission."""
+"""TAXII push: objects POSTed to a CSIRT's write-only inbox collection become a submission,
+sanitised with that CSIRT's default registered profile (and its victim reference).
+
+The TAXII status resource follows the submission: `pending` while it waits for the sanitiser,
+then `complete` with every object counted as a success (a draft for review exists) or as a
+failure (bad input, or refused by the leak gate). Messages never carry a submitted value.
+"""
 from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from flask import current_app
+from medallion.exceptions import ProcessingError
+
+from sanitizer import BadInput
+from sanitizer.stixmeta import TLP_LEVEL_OF_ID, TLP_ORDER
+
+from .errors import HubError
+from .intake import submit
+
+DONE = {"review": "accepted for analyst review", "published": "accepted and published",
+        "rejected": "accepted, then rejected by an analyst"}
 
 
 def init_app(app) -> None:
-    pass
+    app.config["HUB_INBOX"] = push
+    app.config["HUB_INBOX_STATUS"] = refresh
+
+
+def _tlp_of(objects: list) -> str:
+    """The strictest TLP 2.0 marking on the pushed objects; AMBER when there is none."""
+    found = [TLP_LEVEL_OF_ID[ref] for o in objects if isinstance(o, dict)
+             for ref in (o.get("object_marking_refs") or []) if isinstance(ref, str) and ref in TLP_LEVEL_OF_ID]
+    if "red" in found:
+        raise ProcessingError("TLP:RED information is never shared through the hub", 422)
+    found = [t for t in found if t in TLP_ORDER]
+    return max(found, key=TLP_ORDER.index) if found else "amber"
+
+
+def push(principal, objects: list, request_time) -> dict:
+    ctx = current_app.config["HUB_CTX"]
+    stored = ctx.store.default_profile(principal.org)
+    if stored is None:
+        raise ProcessingError("register a default victim profile first (POST /api/v1/profiles with "
+                              "\"default\": true); the inbox sanitises with it", 422)
+    status_id = str(uuid.uuid4())
+    tlp = _tlp_of(objects)
+    body = {"bundle": {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects},
+            "profile_id": stored.id, "tlp": tlp}
+    try:
+        sub = submit(ctx, principal, body, source="taxii", status_id=status_id)
+    except (BadInput, HubError) as exc:
+        raise ProcessingError(str(exc), getattr(exc, "status", 400)) from None
+    ids = [o.get("id") if isinstance(o, dict) and isinstance(o.get("id"), str) else f"#{n}"
+           for n, o in enumerate(objects, 1)]
+    requested = (request_time or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    status = {"id": status_id, "status": "pending", "request_timestamp": requested,
+              "total_count": len(objects), "success_count": 0, "successes": [], "failure_count": 0,
+              "failures": [], "pending_count": len(objects), "pendings": [{"id": i} for i in ids],
+              "_org": principal.org, "_submission": sub.id}
+    ctx.store.save_status(status)
+    return {k: v for k, v in refresh(status).items() if not k.startswith("_")}
+
+
+def refresh(status: dict) -> dict:
+    """The status resource as of now, from the submission it became."""
+    ctx = current_app.config["HUB_CTX"]
+    sub = ctx.store.get_submission(status["_submission"])
+    if sub is None or sub.status in ("queued", "processing"):
+        return status
+    ids = [p["id"] for p in status.get("pendings", [])] or [s["id"] for s in status.get("successes", [])] \
+        or [f["id"] for f in status.get("failures", [])]
+    out = {**status, "status": "complete", "pending_count": 0, "pendings": []}
+    if sub.status in DONE:
+        message = f"{DONE[sub.status]} as submission {sub.id}"
+        out.update(success_count=len(ids), successes=[{"id": i, "message": message} for i in ids],
+                   failure_count=0, failures=[])
+    else:  # failed or refused
+        message = f"submission {sub.id} {sub.status}: {sub.message or ''}".strip()
+        out.update(success_count=0, successes=[], failure_count=len(ids),
+                   failures=[{"id": i, "message": message} for i in ids])
+    return out

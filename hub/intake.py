@@ -64,21 +64,33 @@ def require_submitter(store, principal: Principal | None) -> None:
 
 # -- registered profiles -----------------------------------------------------------------------
 
-def register_profile(ctx, principal: Principal, name: object, profile: object, default: object = False) -> StoredProfile:
+def register_profile(ctx, principal: Principal, name: object, profile: object, default: object = False,
+                     victim_ref: object = None) -> StoredProfile:
+    """Register a victim profile for reuse; `victim_ref` (the CSIRT's case reference for that
+    victim) is then the default reference of submissions that use it, TAXII inbox pushes included."""
     require_submitter(ctx.store, principal)
+    if victim_ref is not None and (not isinstance(victim_ref, str) or not victim_ref.strip() or len(victim_ref) > MAX_REF):
+        raise Invalid(f"victim_ref must be a non-empty string of at most {MAX_REF} characters")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise Invalid("name must be a non-empty string of at most 200 characters")
     if not isinstance(default, bool):
         raise Invalid("default must be true or false")
     VictimProfile.from_dict(profile)  # BadInput names the field, never the value
     pid = new_id("prof")
-    sealed = ctx.sealer.seal(orjson.dumps(profile), f"profile:{pid}")
+    record = {"profile": profile, "victim_ref": victim_ref.strip() if victim_ref else None}
+    sealed = ctx.sealer.seal(orjson.dumps(record), f"profile:{pid}")
     stored = ctx.store.add_profile(StoredProfile(pid, principal.org, name.strip(), default, sealed, _now_us()))
     ctx.store.append_audit(principal.key_id, "profile-add", pid, {"org": principal.org, "default": default})
     return stored
 
 
 def open_profile(ctx, stored: StoredProfile) -> dict:
+    """The registered profile document."""
+    return open_profile_record(ctx, stored)["profile"]
+
+
+def open_profile_record(ctx, stored: StoredProfile) -> dict:
+    """{"profile": ..., "victim_ref": ...} as registered."""
     return orjson.loads(ctx.sealer.open(stored.sealed, f"profile:{stored.id}"))
 
 
@@ -112,14 +124,15 @@ def _validated_request(ctx, principal: Principal, body: object) -> tuple[dict, d
         stored = ctx.store.get_profile(principal.org, body["profile_id"])
         if stored is None:
             raise Missing("no such profile for this organisation")
-        profile = open_profile(ctx, stored)
+        record = open_profile_record(ctx, stored)
+        profile, default_ref = record["profile"], record.get("victim_ref")
     else:
-        profile = body["victim_profile"]
+        profile, default_ref = body["victim_profile"], None
     VictimProfile.from_dict(profile)
     tlp = body.get("tlp", "amber")
     if tlp not in TLP_LEVELS:
         raise Invalid(f"'tlp' must be one of {', '.join(TLP_LEVELS)} (TLP:RED is never shared)")
-    victim_ref = body.get("victim_ref")
+    victim_ref = body.get("victim_ref", default_ref)
     if victim_ref is not None and (not isinstance(victim_ref, str) or not victim_ref.strip() or len(victim_ref) > MAX_REF):
         raise Invalid(f"'victim_ref' must be a non-empty string of at most {MAX_REF} characters")
     attribution = body.get("attribution", False)

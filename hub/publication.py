@@ -96,21 +96,27 @@ def publish(ctx, sub: Submission, *, actor: str, action: str) -> Submission:
 
 
 def _versioned(store, collection_id: str, obj: dict) -> dict:
-    """A versioned object whose id is already published gets a newer `modified`, so a later
-    submission of the same thing becomes a new version rather than a duplicate. Times stay at
-    day granularity (DI-09): the first version of a day is 00:00:00.000Z, later ones add 1 ms."""
+    """A versioned object whose id is already published with other content gets a newer
+    `modified`, so a later submission of the same thing becomes a new version rather than a
+    duplicate; the very same content is left to be a duplicate. Times stay at day granularity
+    (DI-09): the first version of a day is 00:00:00.000Z, later ones add a millisecond."""
     if "modified" not in obj:
         return obj
-    page = store.get_versions(collection_id, obj["id"], ObjectFilter(versions=("all",)), 10_000)
-    if not page.items:
+    from .store.sql import normalise_timestamp
+
+    page = store.get_objects(collection_id, ObjectFilter(ids=(obj["id"],), versions=("all",)), 10_000)
+    stored = [orjson.loads(body) for body in page.items]
+    if not stored or any(canonical(s) == canonical(obj) for s in stored):
         return obj
-    latest = max(page.items)
-    if obj["modified"] > latest:
+    latest = max(normalise_timestamp(s.get("modified") or s.get("created")) or "" for s in stored)
+    mine = normalise_timestamp(obj["modified"]) or ""
+    if mine > latest:
         return obj
-    today = datetime.now(timezone.utc).strftime("%Y-%m-%dT00:00:00.000Z")
-    bumped = datetime.strptime(latest, "%Y-%m-%dT%H:%M:%S.%fZ") + timedelta(milliseconds=1)
-    candidate = max(today, bumped.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z")
-    return {**obj, "modified": candidate}
+    today = datetime.now(timezone.utc).strftime("%Y-%m-%dT00:00:00.000000Z")
+    bumped = (datetime.strptime(latest, "%Y-%m-%dT%H:%M:%S.%fZ") + timedelta(milliseconds=1)
+              ).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    candidate = max(today, bumped)
+    return {**obj, "modified": candidate[:23] + "Z"}
 
 
 # -- verification ------------------------------------------------------------------------------
@@ -128,7 +134,7 @@ def verify_publication(publication: Publication, fetched: dict[str, dict] | None
     if fetched is not None:
         manifest = json.loads(publication.manifest)
         for item in manifest["objects"]:
-            got = fetched.get((item["id"], item["version"])) or fetched.get(item["id"])
+            got = fetched.get((item["id"], item["version"]))
             if got is None:
                 problems.append(f"{item['id']} is missing")
             elif object_digest(got) != item["sha256"]:

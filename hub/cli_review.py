@@ -1,0 +1,192 @@
+"""`hub` sub-commands of the submission and review flow: submit, verify, audit verify,
+auto-publish, purge and quickstart."""
+from __future__ import annotations
+
+import sys
+
+from sanitizer import BadInput
+
+EXIT_FAILED_CHECK = 3  # a signature or the audit chain does not verify
+
+
+def add_commands(sub, common, parser_class) -> None:
+    p = sub.add_parser("submit", help="submit a STIX bundle, CSV or text IOC list to a hub (CSIRT side)")
+    p.add_argument("file")
+    p.add_argument("--profile", required=True, help="victim profile file (JSON), or a registered profile's id or name")
+    p.add_argument("--url", required=True, help="the hub, e.g. http://127.0.0.1:8080")
+    p.add_argument("--user", required=True, help="submitter key id")
+    p.add_argument("--password", required=True, help="submitter key")
+    p.add_argument("--tlp", choices=["clear", "green", "amber", "amber+strict"])
+    p.add_argument("--victim-ref", help="your case reference for the victim (names the NDA that covers it)")
+    p.add_argument("--attribution", action="store_true", help="name your organisation as the producer")
+    p.add_argument("--input-format", choices=["stix", "csv", "text"])
+    p.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the sanitiser (0: do not wait)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_submit)
+
+    p = sub.add_parser("verify", help="check publications' Ed25519 signatures and objects")
+    p.add_argument("publication", nargs="?", help="publication id (remote mode)")
+    p.add_argument("--url", help="the hub; with --user/--password: fetch over the API and TAXII")
+    p.add_argument("--user")
+    p.add_argument("--password")
+    p.add_argument("--public-key", help="the hub's public key (base64) you trust; default: the hub's own answer")
+    p.add_argument("--data-dir", help="local mode: every publication in this hub's store")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_verify)
+
+    audit = sub.add_parser("audit", help="the hash-chained audit log").add_subparsers(
+        dest="audit_cmd", required=True, parser_class=parser_class)
+    p = common(audit.add_parser("verify", help="check that no entry was changed, removed or reordered"))
+    p.set_defaults(func=cmd_audit_verify)
+    p = common(audit.add_parser("list", help="print the audit log"))
+    p.add_argument("--limit", type=int, default=100)
+    p.set_defaults(func=cmd_audit_list)
+
+    p = common(sub.add_parser("auto-publish", help="publish a CSIRT's clean submissions without review"))
+    p.add_argument("--org", required=True)
+    p.add_argument("state", choices=["on", "off"])
+    p.set_defaults(func=cmd_auto_publish)
+
+    p = common(sub.add_parser("purge", help="drop raw submissions decided longer ago than the retention period"))
+    p.set_defaults(func=cmd_purge)
+
+    p = common(sub.add_parser("quickstart", help="set up a demo hub, push a demo submission through review, serve"))
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--no-serve", action="store_true", help="set up and print, then exit")
+    p.set_defaults(func=cmd_quickstart)
+
+
+def _emit(args, result: dict) -> int:
+    from .cli import _emit as emit
+
+    return emit(args, result)
+
+
+def cmd_submit(args) -> int:
+    from . import client
+
+    result = client.submit(args.url, args.user, args.password, args.file, args.profile, tlp=args.tlp,
+                           victim_ref=args.victim_ref, attribution=args.attribution,
+                           input_format=args.input_format, wait=args.wait)
+    if args.json:
+        return _emit(args, result)
+    print(f"submission {result['id']}: {result['status']}")
+    if result.get("message"):
+        print(f"  {result['message']}")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    if args.url:
+        if not (args.publication and args.user and args.password):
+            raise BadInput("verify --url needs a publication id, --user and --password")
+        from .client import verify_remote
+
+        result = verify_remote(args.url, args.user, args.password, args.publication, args.public_key)
+    else:
+        result = _verify_local(args)
+    if args.json:
+        _emit(args, result)
+    else:
+        print(f"{'valid' if result['valid'] else 'NOT VALID'}: " + (", ".join(result["problems"]) or
+                                                                    f"{result['objects']} objects checked"))
+    return 0 if result["valid"] else EXIT_FAILED_CHECK
+
+
+def _verify_local(args) -> dict:
+    """Every publication in the store: signed by this hub's key, objects stored unchanged."""
+    import orjson
+
+    from .admin import data_dir_arg
+    from .crypto import Signer
+    from .publication import verify_publication
+    from .store.base import ObjectFilter
+
+    data = data_dir_arg(args.data_dir)
+    store = data.open_store()
+    key = args.public_key or Signer.from_file(data.secrets / "signing.key").public_key_b64
+    problems, objects, count = [], 0, 0
+    for pub in store.list_publications():
+        if args.publication and pub.id != args.publication:
+            continue
+        count += 1
+        fetched = {}
+        for item in orjson.loads(pub.manifest)["objects"]:
+            objects += 1
+            page = store.get_objects(pub.collection_id, ObjectFilter(ids=(item["id"],), versions=("all",)), 10_000)
+            for body in page.items:
+                obj = orjson.loads(body)
+                fetched[(obj["id"], obj.get("modified") or obj.get("created"))] = obj
+        problems += [f"{pub.id}: {p}" for p in verify_publication(pub, fetched, trusted_key=key)]
+    if args.publication and count == 0:
+        raise BadInput("no such publication")
+    return {"publications": count, "objects": objects, "valid": not problems, "problems": problems}
+
+
+def cmd_audit_verify(args) -> int:
+    from .admin import data_dir_arg
+    from .publication import verify_audit
+
+    store = data_dir_arg(args.data_dir).open_store()
+
+    def entries():
+        after = 0
+        while True:
+            chunk = store.list_audit(after, 10_000)
+            if not chunk:
+                return
+            yield from chunk
+            after = chunk[-1].seq
+
+    count, problem = verify_audit(entries())
+    result = {"entries": count, "valid": problem is None, "problem": problem}
+    if args.json:
+        _emit(args, result)
+    else:
+        print(f"audit log: {count} entries, " + ("chain intact" if problem is None else f"BROKEN: {problem}"))
+    return 0 if problem is None else EXIT_FAILED_CHECK
+
+
+def cmd_audit_list(args) -> int:
+    from .admin import data_dir_arg
+
+    store = data_dir_arg(args.data_dir).open_store()
+    entries = store.list_audit(0, 10**9)[-args.limit:]
+    if args.json:
+        return _emit(args, {"entries": [e.__dict__ for e in entries]})
+    for e in entries:
+        print(f"{e.seq:6d} {e.at} {e.actor:22s} {e.action:16s} {e.subject} {e.details}")
+    return 0
+
+
+def cmd_auto_publish(args) -> int:
+    from .admin import data_dir_arg
+    from .store.base import NotFound
+
+    store = data_dir_arg(args.data_dir).open_store()
+    try:
+        store.set_auto_publish(args.org, args.state == "on")
+    except NotFound:
+        raise BadInput(f"no organisation named {args.org!r}") from None
+    store.append_audit("cli", "auto-publish", args.org, {"enabled": args.state == "on"})
+    return _emit(args, {"org": args.org, "auto_publish": args.state == "on"})
+
+
+def cmd_purge(args) -> int:
+    from .admin import data_dir_arg
+    from .context import HubContext
+    from .worker import purge
+
+    data = data_dir_arg(args.data_dir)
+    return _emit(args, {"purged": purge(HubContext.from_datadir(data))})
+
+
+def cmd_quickstart(args) -> int:
+    from .quickstart import quickstart
+
+    return quickstart(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(1)

@@ -1,0 +1,108 @@
+"""`hub quickstart`: one command on a fresh machine shows the whole flow on made-up data.
+
+It initialises a data directory, registers demo organisations (two CSIRTs, one peer SOC, all in
+one sector so DI-16 can name it), keys and an NDA agreement, pushes the demo submissions
+through the sanitiser, reviews and publishes one of them, leaves another in the analysts'
+queue, then serves and prints the URLs and keys to open. Run again, it reuses what it made.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from importlib import resources
+
+from .admin import data_dir_arg, init, key_create, org_add
+from .context import HubContext
+from .intake import submit
+from .publication import approve
+from .review import release_hold
+from .store.base import Agreement
+
+KEYS_FILE = "quickstart-keys.json"  # demo keys, mode 0600: a real hub shows keys once and keeps none
+CSIRT, SECOND_CSIRT, PEER = "sakura-csirt", "momiji-csirt", "kaede-soc"
+CASE = "CASE-2025-014"
+
+
+def _demo(name: str) -> str:
+    return resources.files("hub").joinpath("demo", name).read_text(encoding="utf-8")
+
+
+def _setup(data) -> dict:
+    created = init(data, None)
+    store = data.open_store()
+    for name, kind in ((CSIRT, "csirt"), (SECOND_CSIRT, "csirt"), (PEER, "peer")):
+        org_add(store, name, kind, "manufacturing", "JP")
+    keys = {
+        "admin": created["admin_key"],
+        "analyst": key_create(store, created["operator_org"], "analyst"),
+        "submitter": key_create(store, CSIRT, "submitter"),
+        "consumer": key_create(store, PEER, "consumer"),
+    }
+    store.add_agreement(Agreement(CSIRT, CASE, "2025-04-01", None, tuple(f"NDA-{n:02d}" for n in range(1, 11))))
+    ctx = HubContext.from_datadir(data, store)
+    principal = lambda k: store.authenticate(k["key_id"], k["key"].split(".", 1)[1])  # noqa: E731
+    profile = json.loads(_demo("profile.json"))
+    # 1) the STIX demo: sanitised, holds released by the analyst, approved and published.
+    first = submit(ctx, principal(keys["submitter"]), {"bundle": json.loads(_demo("submission.json")),
+                                                       "victim_profile": profile, "tlp": "green",
+                                                       "victim_ref": CASE})
+    for hold in json.loads(first.report)["holds"]:
+        release_hold(ctx, principal(keys["analyst"]), first.id, hold["object"],
+                     "quickstart demo: released to show a publication")
+    approve(ctx, principal(keys["analyst"]), first.id)
+    # 2) a Japanese text IOC list: waits in the queue for you to review.
+    second = submit(ctx, principal(keys["submitter"]), {"text": _demo("iocs.txt"), "victim_profile": profile,
+                                                        "tlp": "green", "victim_ref": CASE})
+    state = {"keys": keys, "published": first.id, "waiting": second.id}
+    path = data.path / KEYS_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(state, fh, indent=2)
+    return state
+
+
+def quickstart(args) -> int:
+    data = data_dir_arg(args.data_dir)
+    if data.exists() and (data.path / KEYS_FILE).is_file():
+        state = json.loads((data.path / KEYS_FILE).read_text(encoding="utf-8"))
+        print(f"hub: reusing the quickstart hub in {data.path}", file=sys.stderr)
+    elif data.exists():
+        from sanitizer import BadInput
+
+        raise BadInput(f"{data.path} already holds a hub that quickstart did not create; "
+                       "pass --data-dir to an empty directory")
+    else:
+        state = _setup(data)
+    store = data.open_store()
+    green = store.find_collection("TLP:GREEN")
+    base = f"http://{args.host}:{args.port}"
+    keys = state["keys"]
+    lines = [
+        "",
+        "攻撃技術情報 非特定化共有ハブ — quickstart (demo data, made-up victim)",
+        f"  data directory: {data.path}   (demo keys also in {data.path / KEYS_FILE})",
+        "",
+        f"  Review web view / レビュー画面:  {base}/review/",
+        f"      sign in with the analyst key:   {keys['analyst']['key']}",
+        f"      waiting for review:             {base}/review/submissions/{state['waiting']}",
+        f"  TAXII 2.1 discovery:            {base}/taxii2/",
+        f"      TLP:GREEN collection:           {base}/hub/collections/{green.id}/objects/",
+        f"      peer SOC key (user:password):   {keys['consumer']['key_id']} : {keys['consumer']['key']}",
+        f"  Submission API (OpenAPI):       {base}/api/openapi.json",
+        "",
+        "  Try, in another terminal:",
+        f"    .venv/bin/hub poll {base}/hub/ --collection {green.id} --user {keys['consumer']['key_id']} "
+        f"--password {keys['consumer']['key']} -o pulled/",
+        f"    .venv/bin/hub submit hub/demo/iocs.txt --profile hub/demo/profile.json --victim-ref {CASE} "
+        f"--url {base} --user {keys['submitter']['key_id']} --password {keys['submitter']['key']}",
+        f"    .venv/bin/hub verify --data-dir {data.path}      .venv/bin/hub audit verify --data-dir {data.path}",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+    if args.no_serve:
+        return 0
+    from .feed import serve
+
+    print("Ctrl-C stops the server.", flush=True)
+    return serve(data, args.host, args.port, 8)
