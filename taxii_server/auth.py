@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 import medallion
 from flask import current_app, g, request
@@ -17,6 +18,9 @@ from flask import current_app, g, request
 from .errors import error_response
 
 REALM = "TAXII"
+# What a key id can look like ("hk_" and hex today); anything else is refused before the store
+# is asked (PostgreSQL rejects a NUL byte in a text parameter with an error, not a miss).
+_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def resolve_principal():
@@ -32,14 +36,14 @@ def resolve_principal():
         except (binascii.Error, UnicodeDecodeError, ValueError):
             return None
         key_id, sep, password = decoded.partition(":")
-        if not sep:
+        if not sep or not _KEY_ID.fullmatch(key_id):
             return None
         # The password is the whole key ("KEY_ID.SECRET"); the bare secret is accepted too.
         secret = password[len(key_id) + 1:] if password.startswith(key_id + ".") else password
         return store.authenticate(key_id, secret)
     if scheme in ("bearer", "token"):
         key_id, found, secret = credentials.partition(".")
-        return store.authenticate(key_id, secret) if found else None
+        return store.authenticate(key_id, secret) if found and _KEY_ID.fullmatch(key_id) else None
     return None
 
 
@@ -48,7 +52,8 @@ def install(app) -> None:
 
     @app.before_request
     def _authenticate():
-        g.principal = resolve_principal()
+        if "principal" not in g:  # another hook (the rate limiter) may have resolved it already
+            g.principal = resolve_principal()
 
     # Medallion registered a plaintext-user lookup; our keys replace it.
     medallion.auth.get_password(lambda _username: None)

@@ -25,6 +25,10 @@ COLLECTION_TTL = 2.0  # seconds a process trusts its list of collections
 _TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*--[0-9a-fA-F-]{36}$")
 _TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{0,249}$")
+_STATUS_ID = re.compile(r"^[A-Za-z0-9-]{1,100}$")
+# Objects in one add request: a 10 MiB body of empty objects would be ~3 million, each with an
+# entry in the status resource (a 190 MB answer, stored); real envelopes stay far below this.
+MAX_OBJECTS_PER_REQUEST = 100_000
 
 
 def parse_timestamp(value: str, what: str) -> datetime:
@@ -135,6 +139,8 @@ class HubBackend(Backend):
                 "versions": ["application/taxii+json;version=2.1"], "max_content_length": self.max_content_length}
 
     def get_status(self, api_root, status_id):
+        if not _STATUS_ID.match(status_id):
+            return None  # never a status id we issued (and PostgreSQL refuses NUL bytes)
         status = self.store.get_status(status_id)
         if status is None or status.get("_org") != g.principal.org:
             return None
@@ -198,6 +204,9 @@ class HubBackend(Backend):
         if not isinstance(objs, dict) or not isinstance(objs.get("objects"), list):
             raise ProcessingError("The body must be a TAXII envelope with an 'objects' list", 400)
         objects = objs["objects"]
+        if len(objects) > MAX_OBJECTS_PER_REQUEST:
+            raise ProcessingError(f"An envelope may hold at most {MAX_OBJECTS_PER_REQUEST} objects; "
+                                  "split it into several requests", 413)
         # Nothing unreviewed is published: the leak gate's generic checks run on every write.
         hits = di18_leak_gate.scan_generic(objects)
         if hits:
