@@ -1,0 +1,264 @@
+"""The review pages: sign-in, the queue, a submission with its redactions, and the actions.
+
+Every action calls the service layer (hub.review, hub.publication) with the signed-in principal
+and redirects back with a flash message; a refusal re-renders the page with the service's
+message and its HTTP status (hub.errors). Service messages never carry a victim value.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from sanitizer import BadInput
+
+from .. import review
+from ..agreements import publication_gate
+from ..errors import HubError, Missing
+from ..intake import open_payload, open_private_report, visible_submission
+from ..publication import approve
+from ..store.base import TLP_LEVELS, Conflict, NotFound, SubmissionFilter
+from . import auth, bp
+from .highlight import draft_marks, original_marks, render_bundle, render_text, text_marks
+from .i18n import DEFAULT_LANG, LANGS, translate
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("queued", "processing", "review", "published", "rejected", "refused", "failed")
+PAGE_SIZE = 50
+MAX_OBJECTS_SHOWN = 1000    # a huge bundle is shown in part: the page must stay usable
+MAX_TEXT_SHOWN = 200_000
+PUBLIC_ENDPOINTS = ("web.login", "web.static")
+
+
+def ctx():
+    return current_app.config["HUB_CTX"]
+
+
+def t(key: str, **values) -> str:
+    return translate(g.get("lang", DEFAULT_LANG), key, **values)
+
+
+# -- every request -----------------------------------------------------------------------------
+
+@bp.before_request
+def _prepare():
+    from flask import session
+
+    asked = request.args.get("lang")
+    if asked in LANGS:
+        session["lang"] = asked
+    g.lang = session.get("lang") if session.get("lang") in LANGS else DEFAULT_LANG
+    if request.method == "POST":
+        auth.check_csrf()
+    g.principal = None
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    principal, reason = auth.current_principal()
+    if principal is None:
+        flash(reason or "login.required", "info")
+        target = request.full_path if request.method == "GET" else None
+        return redirect(url_for("web.login", next=target) if target else url_for("web.login"))
+    g.principal = principal
+    return None
+
+
+@bp.app_template_filter("when")
+def _when(micros: int | None) -> str:
+    if micros is None:
+        return "—"
+    return datetime.fromtimestamp(micros / 1e6, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@bp.context_processor
+def _template_helpers():
+    return {"t": t, "lang": g.get("lang", DEFAULT_LANG), "langs": LANGS, "lang_url": _lang_url,
+            "csrf_token": auth.csrf_token, "principal": g.get("principal")}
+
+
+def _lang_url(code: str) -> str:
+    """This page in another language (a POST's result links to the page it came from)."""
+    view_args = request.view_args or {}
+    if request.method == "GET" and request.endpoint:
+        return url_for(request.endpoint, **{**request.args.to_dict(), **view_args, "lang": code})
+    if "sid" in view_args:
+        return url_for("web.submission", sid=view_args["sid"], lang=code)
+    return url_for("web.login" if g.get("principal") is None else "web.queue", lang=code)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path inside the review view: never an open redirect."""
+    if target and target.startswith(bp.url_prefix + "/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("web.queue")
+
+
+# -- sign-in -----------------------------------------------------------------------------------
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "GET":
+        principal, _ = auth.current_principal()
+        if principal is not None:
+            return redirect(url_for("web.queue"))
+        return render_template("login.html", next=request.args.get("next", ""))
+    principal, problem = auth.check_key(request.form.get("key", ""))
+    nxt = request.form.get("next", "")
+    if problem == "invalid":
+        return render_template("login.html", error=t("login.invalid"), next=nxt), 401
+    if problem == "refused":
+        return render_template("login.html", error=t("login.refused", role=principal.role), next=nxt), 403
+    auth.sign_in(principal)
+    log.info("review sign-in by key %s", principal.key_id)
+    return redirect(_safe_next(nxt))
+
+
+@bp.post("/logout")
+def logout():
+    auth.sign_out()
+    flash("login.signed_out", "info")
+    return redirect(url_for("web.login"))
+
+
+# -- the queue ---------------------------------------------------------------------------------
+
+@bp.get("/")
+def queue():
+    store = ctx().store
+    orgs = [o.name for o in store.list_orgs() if o.type == "csirt"]
+    args = request.args
+    chosen = {
+        "status": args.get("status") if args.get("status") in STATUSES else "",
+        "tlp": args.get("tlp") if args.get("tlp") in TLP_LEVELS else "",
+        "org": args.get("org") if args.get("org") in orgs else "",
+        "needs_review": args.get("needs_review") if args.get("needs_review") in ("yes", "no") else "",
+    }
+    page = max(int(args.get("page")) if (args.get("page") or "").isdigit() else 1, 1)
+    flt = SubmissionFilter(org=chosen["org"] or None, status=chosen["status"] or None, tlp=chosen["tlp"] or None,
+                           needs_review={"yes": True, "no": False}.get(chosen["needs_review"]))
+    rows = store.list_submissions(flt, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    more = len(rows) > PAGE_SIZE
+    today = ctx().today()
+    items = [{"sub": s, "gate": publication_gate(store, s.org, s.victim_ref, today)} for s in rows[:PAGE_SIZE]]
+    filters = {k: v for k, v in chosen.items() if v}
+    return render_template(
+        "queue.html", items=items, orgs=orgs, statuses=STATUSES, tlps=TLP_LEVELS, chosen=chosen, page=page,
+        prev_url=url_for("web.queue", **filters, page=page - 1) if page > 1 else None,
+        next_url=url_for("web.queue", **filters, page=page + 1) if more else None)
+
+
+# -- one submission ----------------------------------------------------------------------------
+
+@bp.get("/submissions/<sid>")
+def submission(sid: str):
+    return _submission_page(sid)
+
+
+def _submission_page(sid: str, error: str | None = None, status: int = 200):
+    try:
+        sub = visible_submission(ctx(), g.principal, sid)
+    except HubError as exc:
+        return _error_page(exc.status, str(exc))
+    report = json.loads(sub.report) if sub.report else {}
+    private = open_private_report(ctx(), sub)
+    entries = private["entries"] if private else report.get("entries", [])
+    keys = review.entry_keys(entries)
+    rows = [{"e": e, "key": k, "undoable": private is not None and not e.get("undone") and review.undoable(e)}
+            for e, k in zip(entries, keys)]
+    holds = report.get("holds", [])
+    open_holds = [h for h in holds if not h.get("released")]
+    gate = publication_gate(ctx().store, sub.org, sub.victim_ref, ctx().today())
+    original = _original(sub, entries)
+    draft = None
+    if sub.draft:
+        bundle = json.loads(sub.draft)
+        draft = {"html": render_bundle(bundle, draft_marks(entries), MAX_OBJECTS_SHOWN),
+                 "total": len(bundle.get("objects", []))}
+    return render_template(
+        "submission.html", sub=sub, report=report, rows=rows, holds=holds, open_holds=open_holds, gate=gate,
+        original=original, draft=draft, error=error, max_objects=MAX_OBJECTS_SHOWN,
+        changes=report.get("summary", {}).get("changes_by_rule", {}), refused=report.get("refused", []),
+        add_fields=review.ADD_FIELDS, tlps=TLP_LEVELS, editable=sub.status == "review",
+        rejectable=sub.status in ("review", "refused", "failed")), status
+
+
+def _original(sub, entries: list[dict]) -> dict | None:
+    """The decrypted input, highlighted: pretty JSON for STIX, the text as sent otherwise."""
+    try:
+        source = open_payload(ctx(), sub)["input"]
+    except Missing:
+        return None  # purged after the retention period
+    if source["format"] == "stix":
+        objects = source["data"].get("objects") if isinstance(source["data"], dict) else None
+        return {"html": render_bundle(source["data"], original_marks(entries), MAX_OBJECTS_SHOWN),
+                "total": len(objects) if isinstance(objects, list) else 0, "chars": None}
+    text = source["data"]
+    return {"html": render_text(text[:MAX_TEXT_SHOWN], text_marks(entries)), "total": 0,
+            "chars": len(text) if len(text) > MAX_TEXT_SHOWN else None}
+
+
+# -- actions -----------------------------------------------------------------------------------
+
+def _form(name: str) -> str | None:
+    return request.form.get(name)
+
+
+ACTIONS = {
+    "approve": (lambda c, p, sid: approve(c, p, sid), "done.approve"),
+    "reject": (lambda c, p, sid: review.reject(c, p, sid, _form("reason")), "done.reject"),
+    "redact": (lambda c, p, sid: review.add_redaction(c, p, sid, _form("value"), _form("field")), "done.add"),
+    "undo": (lambda c, p, sid: review.undo_redaction(c, p, sid, _form("entry"), _form("justification")),
+             "done.undo"),
+    "release": (lambda c, p, sid: review.release_hold(c, p, sid, _form("object"), _form("justification")),
+                "done.release"),
+    "tlp": (lambda c, p, sid: review.change_tlp(c, p, sid, _form("tlp")), "done.tlp"),
+}
+
+
+@bp.post("/submissions/<sid>/<action>")
+def act(sid: str, action: str):
+    if action not in ACTIONS:
+        return _error_page(404, None)
+    run, done = ACTIONS[action]
+    try:
+        run(ctx(), g.principal, sid)
+    except HubError as exc:
+        return _refused(sid, str(exc), exc.status)
+    except BadInput as exc:  # a value the profile cannot hold (e.g. a malformed domain); names the field only
+        return _refused(sid, str(exc), 400)
+    except Conflict as exc:  # someone else changed the submission first
+        return _refused(sid, str(exc), 409)
+    except NotFound as exc:
+        return _refused(sid, str(exc), 404)
+    flash(done, "ok")
+    return redirect(url_for("web.submission", sid=sid), code=303)
+
+
+def _refused(sid: str, message: str, status: int):
+    lead = t("err.refused") if status == 422 else t("err.generic")
+    return _submission_page(sid, error=f"{lead}: {message}", status=status)
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+def _error_page(status: int, message: str | None):
+    return render_template("error.html", status=status, message=message or t("err.not_found")), status
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    if exc.code == 400 and exc.description == "csrf":
+        return _error_page(400, t("err.csrf"))
+    if exc.code == 404:
+        return _error_page(404, t("err.not_found"))
+    return _error_page(exc.code or 500, exc.name)
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception):
+    # Never a traceback, never a value: the type goes to the log, a plain page to the analyst.
+    log.error("review view: internal error (%s)", type(exc).__name__)
+    return _error_page(500, t("err.internal"))
