@@ -5,13 +5,16 @@
     DIR/secrets/id_hmac.key  HMAC key for regenerated ids (DI-13)
     DIR/secrets/data.key     AES-256-GCM key for data at rest
     DIR/secrets/signing.key  Ed25519 key that signs publications
-Secret files are created mode 0600 inside a 0700 directory.
+Secret files are created mode 0600 inside a 0700 directory, and the hub refuses to use them
+(`hub serve`, `hub init`, reading the id key) while any file under secrets/ is readable or
+writable by group or others: exit 2 with the `chmod 600` that fixes it.
 """
 from __future__ import annotations
 
 import json
 import os
 import secrets as _random
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +25,10 @@ from sanitizer import BadInput
 
 CONFIG = "config.json"
 SECRET_FILES = ("id_hmac.key", "data.key", "signing.key")
+
+
+class InsecureSecrets(BadInput):
+    """A secret file others may read or change: the hub will not run with it."""
 
 
 def default_dir() -> Path:
@@ -78,6 +85,21 @@ class DataDir:
             fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
+        self.check_secret_permissions()
+
+    def check_secret_permissions(self) -> None:
+        """InsecureSecrets (exit 2) naming the first file under secrets/ that group or others
+        may read or write (mode & 0o077), with the command that fixes it."""
+        if not self.secrets.is_dir():
+            return
+        for path in sorted(self.secrets.rglob("*")):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:
+                raise InsecureSecrets(f"secret file {path} is accessible to group or others "
+                                      f"(mode {stat.S_IMODE(st.st_mode):04o}); fix: chmod 600 {path}")
 
     def open_store(self):
         """The configured store, schema migrated."""

@@ -81,6 +81,7 @@ def serve(data, host: str, port: int, workers: int) -> int:
     from .context import HubContext
     from .worker import Worker
 
+    data.check_secret_permissions()  # refuse to serve with secrets others can read
     store = data.open_store()
     ctx = HubContext.from_datadir(data, store)
     api_root = data.config().get("api_root", "hub")

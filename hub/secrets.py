@@ -10,13 +10,16 @@ from pathlib import Path
 
 from sanitizer import BadInput
 
-from .datadir import default_dir
+from .datadir import CONFIG, DataDir, default_dir
 
 ID_SECRET_NAME = "id_hmac.key"
 
 
 def read_secret_file(path: Path) -> bytes:
-    """Read a secret file; at least 16 bytes after stripping white space."""
+    """Read a secret file; at least 16 bytes after stripping white space. A file in a data
+    directory's secrets/ is read only while no file there is open to group or others."""
+    if path.parent.name == "secrets" and (path.parent.parent / CONFIG).is_file():
+        DataDir(path.parent.parent).check_secret_permissions()
     try:
         data = path.read_bytes().strip()
     except OSError as exc:
@@ -35,6 +38,7 @@ def load_id_secret(explicit: str | None) -> tuple[bytes, str | None]:
         return read_secret_file(Path(env)), None
     stored = default_dir() / "secrets" / ID_SECRET_NAME
     if stored.is_file():
+        DataDir(default_dir()).check_secret_permissions()
         return read_secret_file(stored), None
     return (_random.token_bytes(32),
             "no hub secret found: ids are keyed with a one-off secret, so this output is not "
