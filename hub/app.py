@@ -6,6 +6,8 @@ from flask import Flask
 
 import taxii_server
 
+from . import ratelimit
+
 
 def create_app(store, *, api_root: str = "hub", test_config: dict | None = None, ctx=None) -> Flask:
     """A WSGI app over `store`. With a `HubContext` (sealer, signer, id secret) it also serves
@@ -22,6 +24,9 @@ def create_app(store, *, api_root: str = "hub", test_config: dict | None = None,
         api.init_app(app)
         web.init_app(app)
         inbox.init_app(app)
+
+    # Per-API-key rate limit on the TAXII endpoints and /api/ (hub/ratelimit.py).
+    ratelimit.install(app)
 
     @app.get("/healthz")
     def healthz():

@@ -141,7 +141,11 @@ def _add_operator_commands(sub) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--workers", type=int, default=8, help="worker threads")
-    p.set_defaults(func=lambda a: feed.serve(admin.data_dir_arg(a.data_dir), a.host, a.port, a.workers))
+    p.add_argument("--rate-limit", type=int, metavar="N",
+                   help="requests per minute per API key on TAXII and /api/ (0: no limit; default: "
+                        "config.json rate_limit_per_minute, else 600)")
+    p.set_defaults(func=lambda a: feed.serve(admin.data_dir_arg(a.data_dir), a.host, a.port, a.workers,
+                                             a.rate_limit))
 
     p = sub.add_parser("poll", help="pull what is new from a TAXII 2.1 collection")
     p.add_argument("url", help="API root URL, e.g. http://127.0.0.1:8080/hub/")

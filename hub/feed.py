@@ -72,21 +72,24 @@ def _audit(data, entry: dict) -> None:
         fh.write(json.dumps(entry, sort_keys=True) + "\n")
 
 
-def serve(data, host: str, port: int, workers: int) -> int:
+def serve(data, host: str, port: int, workers: int, rate_limit: int | None = None) -> int:
     """Serve the hub with waitress (a production WSGI server), `workers` threads, plus the
-    background worker that sanitises large submissions."""
+    background worker that sanitises large submissions. `rate_limit`: requests per minute per
+    API key (None: config.json's `rate_limit_per_minute`, else 600; 0: no limit)."""
     import waitress
 
+    from . import ratelimit
     from .app import create_app
     from .context import HubContext
     from .worker import Worker
 
     data.check_secret_permissions()  # refuse to serve with secrets others can read
+    limits = ratelimit.settings(data.config(), rate_limit)
     store = data.open_store()
     ctx = HubContext.from_datadir(data, store)
     api_root = data.config().get("api_root", "hub")
     app = create_app(store, api_root=api_root, ctx=ctx,
-                     test_config={"SECRET_KEY": session_key(ctx.id_secret)})
+                     test_config={"SECRET_KEY": session_key(ctx.id_secret), **limits})
     worker = Worker(ctx)
     worker.start()
     print(f"hub: serving TAXII 2.1 at http://{host}:{port}/taxii2/ (API root /{api_root}/), "
