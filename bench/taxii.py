@@ -189,8 +189,10 @@ def run_hub(backend: str, backend_label: str, n: int, bundle: Path, workdir: Pat
         coll_id = published["collection"]
 
         port = free_port()
+        # --rate-limit 0: a full poll of 1M objects is 1,000 requests from one key in seconds.
         server = ServerProcess([*hub_argv(), "serve", "--data-dir", str(data_dir), "--port", str(port),
-                                "--workers", str(args.workers)], workdir / f"serve-{backend}-{n}.log", cwd=ROOT)
+                                "--workers", str(args.workers), "--rate-limit", "0"],
+                               workdir / f"serve-{backend}-{n}.log", cwd=ROOT)
         server.start()
         base = f"http://127.0.0.1:{port}"
         server.wait_ready(base + "/healthz", timeout=60)
