@@ -8,7 +8,7 @@ import json
 import re
 
 import pytest
-from review_fixtures import demo, setup_hub
+from review_fixtures import DEMO as ROOT_DEMO, demo, setup_hub
 
 from hub.app import create_app
 from hub.context import HubContext
@@ -395,3 +395,38 @@ def test_unknown_action_is_a_404(analyst, ctx, keys):
     sub = submit_demo(ctx, keys)
     assert act(analyst, sub.id, "publish-now").status_code == 404
     assert act(analyst, "sub_nope", "approve").status_code == 404
+
+
+def test_a_text_submission_is_shown_as_text_with_its_originals_marked(analyst, ctx, keys):
+    body = {"text": (ROOT_DEMO / "iocs.txt").read_text(encoding="utf-8"), "victim_profile": demo("profile.json"),
+            "tlp": "amber", "victim_ref": "CASE-1"}
+    sub = submit(ctx, principal(ctx, keys.submitter), body)
+    r = analyst.get(f"/review/submissions/{sub.id}")
+    assert r.status_code == 200
+    original = r.text.split('id="original"', 1)[1].split("</pre>", 1)[0]
+    assert "【共有】" in original and '"type": "bundle"' not in original
+    # The prose does not reach the converted bundle; the victim-profile values in it are marked.
+    assert re.search(r'<mark data-rule="DI-03" title="DI-03 victim profile: hostnames[^"]*">YMB-FS02</mark>', original)
+    assert '<mark data-rule="DI-03" title="DI-03 victim profile: people">佐藤 花子</mark>' in original
+    assert '<mark data-rule="DI-05" title="DI-05 victim profile: ip_ranges">192.0.2.141</mark>' in original
+    assert "ヤマブキ" not in r.text.split('id="draft"', 1)[1].split("</pre>", 1)[0]
+
+
+def test_a_failed_submission_renders_and_can_be_rejected(analyst, ctx, keys):
+    body = {"csv": "type,value\nnot-a-type,whatever\n", "victim_profile": demo("profile.json"), "victim_ref": "CASE-1"}
+    sub = submit(ctx, principal(ctx, keys.submitter), body)
+    r = analyst.get(f"/review/submissions/{sub.id}?lang=en")
+    assert r.status_code == 200 and "There is no draft yet." in r.text
+    assert f'action="/review/submissions/{sub.id}/approve"' not in r.text
+    assert act(analyst, sub.id, "reject", reason="malformed input").status_code == 303
+
+
+def test_an_unexpected_error_is_a_plain_500_page(analyst, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("ヤマブキ製作所 internal detail")
+
+    monkeypatch.setattr("hub.web.views.publication_gate", boom)
+    r = analyst.get("/review/?lang=en")
+    assert r.status_code == 500 and "An internal error occurred" in r.text
+    assert "ヤマブキ" not in r.text and "Traceback" not in r.text
+    assert r.headers["X-Frame-Options"] == "DENY"

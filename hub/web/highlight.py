@@ -8,6 +8,7 @@ submission is ever treated as mark-up.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 _REPLACED = re.compile(r"^replaced with (.+)$")
+_IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,28 @@ def text_marks(entries: list[dict]) -> list[Mark]:
     """Marks for a CSV or text input: every original value, wherever it occurs."""
     return [Mark("", e["original"], e["rule"], _title(e)) for e in entries
             if isinstance(e.get("original"), str) and e["original"]]
+
+
+def profile_marks(profile: dict, text: str, rules: dict[str, str]) -> list[Mark]:
+    """For a CSV or text input: the victim-profile values in the text. Its prose does not reach the
+    converted bundle, so the report alone would leave the victim's name unmarked in the original."""
+    marks = [Mark("", v, rules[field], f"{rules[field]} victim profile: {field}")
+             for field, values in profile.items() if field in rules and field != "ip_ranges"
+             and isinstance(values, list) for v in values if isinstance(v, str) and len(v) >= 2]
+    networks = []
+    for cidr in profile.get("ip_ranges") or []:
+        try:
+            networks.append(ipaddress.ip_network(cidr, strict=False))
+        except ValueError:
+            continue
+    for found in set(_IPV4.findall(text)):
+        try:
+            address = ipaddress.ip_address(found)
+        except ValueError:
+            continue
+        if any(address in net for net in networks):
+            marks.append(Mark("", found, rules["ip_ranges"], f"{rules['ip_ranges']} victim profile: ip_ranges"))
+    return marks
 
 
 def _title(entry: dict) -> str:

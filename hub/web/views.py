@@ -18,11 +18,11 @@ from sanitizer import BadInput
 from .. import review
 from ..agreements import publication_gate
 from ..errors import HubError, Missing
-from ..intake import open_payload, open_private_report, visible_submission
+from ..intake import effective_profile, open_payload, open_private_report, visible_submission
 from ..publication import approve
 from ..store.base import TLP_LEVELS, Conflict, NotFound, SubmissionFilter
 from . import auth, bp
-from .highlight import draft_marks, original_marks, render_bundle, render_text, text_marks
+from .highlight import draft_marks, original_marks, profile_marks, render_bundle, render_text, text_marks
 from .i18n import DEFAULT_LANG, LANGS, translate
 
 log = logging.getLogger(__name__)
@@ -188,16 +188,18 @@ def _submission_page(sid: str, error: str | None = None, status: int = 200):
 def _original(sub, entries: list[dict]) -> dict | None:
     """The decrypted input, highlighted: pretty JSON for STIX, the text as sent otherwise."""
     try:
-        source = open_payload(ctx(), sub)["input"]
+        payload = open_payload(ctx(), sub)
     except Missing:
         return None  # purged after the retention period
+    source = payload["input"]
     if source["format"] == "stix":
         objects = source["data"].get("objects") if isinstance(source["data"], dict) else None
         return {"html": render_bundle(source["data"], original_marks(entries), MAX_OBJECTS_SHOWN),
                 "total": len(objects) if isinstance(objects, list) else 0, "chars": None}
-    text = source["data"]
-    return {"html": render_text(text[:MAX_TEXT_SHOWN], text_marks(entries)), "total": 0,
-            "chars": len(text) if len(text) > MAX_TEXT_SHOWN else None}
+    text = source["data"][:MAX_TEXT_SHOWN]
+    marks = text_marks(entries) + profile_marks(effective_profile(payload), text, review.ADD_FIELDS)
+    return {"html": render_text(text, marks), "total": 0,
+            "chars": len(source["data"]) if len(source["data"]) > MAX_TEXT_SHOWN else None}
 
 
 # -- actions -----------------------------------------------------------------------------------
