@@ -187,7 +187,10 @@ def add_redaction(ctx, principal, submission_id: str, value: object, field: obje
     probe = {"organization_names": ["x"], field: [value.strip()]}
     if field == "organization_names":
         probe = {"organization_names": [value.strip()]}
-    VictimProfile.from_dict(probe)  # a bad domain or range is refused with the field named
+    try:
+        VictimProfile.from_dict(probe)  # a bad domain, range or address is refused
+    except BadInput:
+        raise Invalid(f"'value' is not a valid entry for {field}") from None
     return _recompute(ctx, principal, sub, {"op": "add", "field": field, "value": value.strip()},
                       audit=("add-redaction", {"rule": ADD_FIELDS[field], "field": field}))
 

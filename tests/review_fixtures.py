@@ -7,8 +7,21 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import contextlib
+import io
+
 from conftest import ROOT
-from taxii_fixtures import hub
+from hub.cli import main as hub_main
+
+
+def hub(*args: str, data_dir: Path) -> dict:
+    """The hub CLI in this process (the same code path as the console script, without a
+    Python start-up per command), returning its --json output."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = hub_main([*args, "--data-dir", str(data_dir), "--json"])
+    assert code == 0, f"hub {args[0]} exited {code}"
+    return json.loads(out.getvalue())
 
 DEMO = ROOT / "hub" / "demo"
 

@@ -1,0 +1,241 @@
+"""The submission → review → signed publication flow at the service layer, on SQLite and
+PostgreSQL: sealing, the NDA gate (issue 5) at approval, analyst edits through the leak gate,
+versions on re-publication, purge, the background worker, `hub verify` and `hub audit verify`."""
+from __future__ import annotations
+
+import copy
+import json
+import sqlite3
+import subprocess
+import sys
+
+import orjson
+import pytest
+from sqlalchemy import text as sql_text
+
+from conftest import ROOT
+from hub.context import HubContext
+from hub.crypto import SealError
+from hub.datadir import DataDir
+from hub.errors import Forbidden, Invalid, Missing, Refused, WrongState
+from hub.intake import open_payload, open_private_report, submit
+from hub.publication import approve
+from hub.review import add_redaction, change_tlp, entry_keys, reject, release_hold, undo_redaction
+from hub.store.base import Agreement, ObjectFilter, SubmissionFilter
+from hub.worker import Worker, purge
+from review_fixtures import demo, setup_hub, victim_strings
+from taxii_fixtures import pg_database
+
+NOT_A_VICTIM = "Mr. Smith"  # an attacker's alias that DI-10's name heuristic redacts
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def env(request, tmp_path):
+    if request.param == "sqlite":
+        keys = setup_hub(tmp_path / "hub")
+        yield _env(keys)
+        return
+    with pg_database() as url:
+        keys = setup_hub(tmp_path / "hub", url)
+        e = _env(keys)
+        yield e
+        e.ctx.store.close()
+
+
+class _Env:
+    pass
+
+
+def _env(keys) -> _Env:
+    e = _Env()
+    e.keys = keys
+    e.data = DataDir(keys.data_dir)
+    e.ctx = HubContext.from_datadir(e.data)
+    store = e.ctx.store
+    principal = lambda k: store.authenticate(k["key_id"], k["key"].split(".", 1)[1])  # noqa: E731
+    e.submitter, e.analyst = principal(keys.submitter), principal(keys.analyst)
+    e.admin, e.consumer, e.submitter_b = principal(keys.admin), principal(keys.consumer), principal(keys.submitter_b)
+    return e
+
+
+def _bundle_with_alias() -> dict:
+    bundle = demo("submission.json")
+    for obj in bundle["objects"]:
+        if obj["type"] == "malware":
+            obj["description"] = obj.get("description", "") + f" The operator calls himself {NOT_A_VICTIM} on forums."
+    return bundle
+
+
+def _submit(e, ref="CASE-1", tlp="green", bundle=None):
+    return submit(e.ctx, e.submitter, {"bundle": bundle or demo("submission.json"),
+                                       "victim_profile": demo("profile.json"), "tlp": tlp, "victim_ref": ref})
+
+
+def _release_all(e, sub):
+    for hold in json.loads(e.ctx.store.get_submission(sub.id).report)["holds"]:
+        release_hold(e.ctx, e.analyst, sub.id, hold["object"], "seen at several victims, safe to share")
+
+
+def test_sealed_payload_is_bound_to_its_submission(env):
+    a, b = _submit(env), _submit(env)
+    assert open_payload(env.ctx, a)["profile"] == demo("profile.json")
+    swapped = env.ctx.store.get_submission(b.id)
+    with pytest.raises(SealError):  # a's ciphertext on b's row does not open
+        env.ctx.sealer.open(a.sealed, f"submission:{swapped.id}")
+    tampered = bytearray(a.sealed)
+    tampered[-1] ^= 1
+    with pytest.raises(SealError):
+        env.ctx.sealer.open(bytes(tampered), f"submission:{a.id}")
+
+
+def test_draft_and_public_report_hold_no_victim_value(env):
+    sub = _submit(env)
+    assert sub.status == "review" and sub.mode == "inline"
+    for value in victim_strings():
+        assert value not in sub.draft and value not in sub.report
+    private = open_private_report(env.ctx, sub)
+    assert any(e["original"] for e in private["entries"])  # analysts see what was removed
+
+
+def test_approval_needs_an_active_agreement_and_keeps_the_draft(env):
+    sub = _submit(env, ref="CASE-UNKNOWN")
+    _release_all(env, sub)
+    with pytest.raises(Refused, match="no agreement"):
+        approve(env.ctx, env.analyst, sub.id)
+    kept = env.ctx.store.get_submission(sub.id)
+    assert kept.status == "review" and kept.draft == env.ctx.store.get_submission(sub.id).draft
+    env.ctx.store.add_agreement(Agreement("csirt-a", "CASE-UNKNOWN", "2025-01-01", None, ("NDA-03",)))
+    env.ctx.store.withdraw_agreement("csirt-a", "CASE-UNKNOWN", "2025-02-01")
+    with pytest.raises(Refused, match="objected"):
+        approve(env.ctx, env.analyst, sub.id)
+    assert env.ctx.store.get_submission(sub.id).status == "review"
+
+
+def test_open_holds_block_approval_until_released(env):
+    sub = _submit(env)
+    assert sub.needs_review
+    with pytest.raises(Refused, match="hold"):
+        approve(env.ctx, env.analyst, sub.id)
+    _release_all(env, sub)
+    published = approve(env.ctx, env.analyst, sub.id)
+    assert published.status == "published" and published.publication_id
+    green = env.ctx.store.find_collection("TLP:GREEN")
+    bodies = env.ctx.store.get_objects(green.id, ObjectFilter(versions=("all",)), 1000).items
+    assert len(bodies) >= len(orjson.loads(published.draft)["objects"])
+    for value in victim_strings():
+        assert all(value not in b for b in bodies)
+
+
+def test_only_reviewers_act(env):
+    sub = _submit(env)
+    for who in (env.submitter, env.consumer, env.submitter_b):
+        with pytest.raises((Forbidden, Missing)):
+            approve(env.ctx, who, sub.id)
+        with pytest.raises((Forbidden, Missing)):
+            reject(env.ctx, who, sub.id, "not mine to reject")
+    rejected = reject(env.ctx, env.admin, sub.id, "duplicate of an earlier case")
+    assert rejected.status == "rejected" and rejected.message == "duplicate of an earlier case"
+    with pytest.raises(WrongState):
+        approve(env.ctx, env.analyst, sub.id)
+
+
+def test_added_redaction_is_applied_and_audited(env):
+    sub = _submit(env)
+    draft = orjson.loads(sub.draft)
+    name = next(o["name"] for o in draft["objects"] if o["type"] == "malware")
+    changed = add_redaction(env.ctx, env.analyst, sub.id, name, "keywords")
+    assert name not in changed.draft and "[KEYWORD]" in changed.draft
+    assert any(e["rule"] == "DI-03" for e in json.loads(changed.report)["entries"])
+    actions = [a.action for a in env.ctx.store.list_audit()]
+    assert "add-redaction" in actions
+    assert all(name not in a.details for a in env.ctx.store.list_audit())  # the value is never audited
+    with pytest.raises(Invalid):
+        add_redaction(env.ctx, env.analyst, sub.id, "not a domain", "domains")
+
+
+def test_undo_restores_a_false_positive_and_refuses_a_victim_value(env):
+    sub = _submit(env, bundle=_bundle_with_alias())
+    private = open_private_report(env.ctx, sub)
+    keys = entry_keys(private["entries"])
+    alias = next(k for e, k in zip(private["entries"], keys) if (e["original"] or "").startswith(NOT_A_VICTIM))
+    host = next(k for e, k in zip(private["entries"], keys) if e["original"] == "YMB-FS02")
+    with pytest.raises(Invalid, match="justification"):
+        undo_redaction(env.ctx, env.analyst, sub.id, alias, "short")
+    restored = undo_redaction(env.ctx, env.analyst, sub.id, alias, "an attacker alias, not a victim employee")
+    assert NOT_A_VICTIM in restored.draft
+    before = env.ctx.store.get_submission(sub.id).draft
+    with pytest.raises(Refused, match="leak gate"):
+        undo_redaction(env.ctx, env.analyst, sub.id, host, "the analyst believes this host is harmless")
+    assert env.ctx.store.get_submission(sub.id).draft == before  # unchanged
+    # A later edit recomputes from the raw input and keeps the earlier undo.
+    again = change_tlp(env.ctx, env.analyst, sub.id, "amber")
+    assert again.tlp == "amber" and NOT_A_VICTIM in again.draft
+    assert "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421" in again.draft  # TLP:AMBER 2.0
+
+
+def test_same_content_is_a_duplicate_changed_content_a_new_version(env):
+    first = _submit(env)
+    _release_all(env, first)
+    approve(env.ctx, env.analyst, first.id)
+    green = env.ctx.store.find_collection("TLP:GREEN")
+    count = env.ctx.store.count_objects(green.id)
+    second = _submit(env)
+    _release_all(env, second)
+    approve(env.ctx, env.analyst, second.id)
+    assert env.ctx.store.count_objects(green.id) == count  # nothing duplicated
+    changed = _submit(env, bundle=_bundle_with_alias())
+    _release_all(env, changed)
+    approve(env.ctx, env.analyst, changed.id)
+    malware = next(o for o in orjson.loads(changed.draft)["objects"] if o["type"] == "malware")
+    versions = env.ctx.store.get_versions(green.id, malware["id"], ObjectFilter(versions=("all",)), 10).items
+    assert len(versions) == 2  # the malware object got a new version, same id
+
+
+def test_background_mode_and_worker(env):
+    env.ctx.inline_limit = 10  # every submission is "large"
+    sub = _submit(env)
+    assert (sub.status, sub.mode) == ("queued", "background")
+    worker = Worker(env.ctx)
+    assert worker.run_once() is True
+    assert env.ctx.store.get_submission(sub.id).status == "review"
+    assert worker.run_once() is False
+
+
+def test_purge_drops_sealed_data_after_retention(env):
+    sub = _submit(env)
+    reject(env.ctx, env.analyst, sub.id, "test data")
+    env.ctx.retention_days = 0
+    assert purge(env.ctx) == 1
+    purged = env.ctx.store.get_submission(sub.id)
+    assert purged.sealed is None and purged.sealed_report is None and purged.purged
+    with pytest.raises(Missing, match="purged"):
+        open_payload(env.ctx, purged)
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "hub", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_verify_and_audit_verify_detect_tampering(env):
+    sub = _submit(env)
+    _release_all(env, sub)
+    approve(env.ctx, env.analyst, sub.id)
+    d = str(env.keys.data_dir)
+    assert _cli("verify", "--data-dir", d).returncode == 0
+    assert _cli("audit", "verify", "--data-dir", d).returncode == 0
+    engine = env.ctx.store.engine
+    with engine.begin() as conn:  # someone edits a published object in the database
+        row = conn.execute(sql_text("SELECT id, body FROM objects WHERE object_type = 'malware'")).first()
+        conn.execute(sql_text("UPDATE objects SET body = :b WHERE id = :i"),
+                     {"b": row.body.replace('"malware"', '"malware" ', 1).replace('"name":"', '"name":"X', 1),
+                      "i": row.id})
+    bad = _cli("verify", "--data-dir", d)
+    assert bad.returncode == 3 and "differs from what was signed" in bad.stdout
+    with engine.begin() as conn:  # ... and rewrites history
+        conn.execute(sql_text("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 2"))
+    broken = _cli("audit", "verify", "--data-dir", d)
+    assert broken.returncode == 3 and "entry 2" in broken.stdout
+    with engine.begin() as conn:
+        conn.execute(sql_text("UPDATE audit_log SET actor = (SELECT actor FROM audit_log WHERE seq = 1) WHERE seq = 2"))
+        conn.execute(sql_text("DELETE FROM audit_log WHERE seq = 3"))
+    assert _cli("audit", "verify", "--data-dir", d).returncode == 3
