@@ -307,8 +307,9 @@ def release_hold(sid):
 def add_profile():
     intake.require_submitter(ctx().store, me())
     body, _ = json_body()
-    fields(body, {"name", "profile", "default"}, {"name", "profile"})
-    stored = intake.register_profile(ctx(), me(), body["name"], body["profile"], body.get("default", False))
+    fields(body, {"name", "profile", "default", "victim_ref"}, {"name", "profile"})
+    stored = intake.register_profile(ctx(), me(), body["name"], body["profile"], body.get("default", False),
+                                     body.get("victim_ref"))
     url = f"/api/v1/profiles/{stored.id}"
     return _json(intake.profile_view(stored), 201, {"Location": url})  # never the profile itself
 

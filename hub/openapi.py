@@ -95,7 +95,8 @@ SCHEMAS = {
     "Tlp": _obj({"tlp": {"type": "string", "enum": list(TLP_LEVELS)}}, ("tlp",)),
     "Release": _obj({"object": _STR, "justification": _text(10, MAX_JUSTIFICATION)}, ("object", "justification")),
     "ProfileRequest": _obj({"name": _text(1, 200), "profile": _ref("VictimProfile"),
-                            "default": {"type": "boolean", "default": False}}, ("name", "profile")),
+                            "default": {"type": "boolean", "default": False},
+                            "victim_ref": _text(1, 200)}, ("name", "profile")),
     "Profile": _obj({"id": _STR, "name": _STR, "default": {"type": "boolean"}, "created": _STR},
                     ("id", "name", "default", "created")),
     "ProfileList": _obj({"profiles": {"type": "array", "items": _ref("Profile")}}, ("profiles",)),
@@ -114,12 +115,17 @@ _REASONS = {
     "404": "Not found, or not visible to this key", "409": "The submission is not in a state that allows this",
     "413": "The body is larger than the server accepts", "415": "The body is not application/json",
     "422": "Refused by a gate (agreement, holds, leak gate); nothing changed",
+    "429": "Rate limit for this key (or address) exceeded; see Retry-After",
 }
 
 
 def _errors(*codes: str) -> dict:
     return {c: {"description": _REASONS[c], "content": {"application/json": {"schema": _ref("Error")}}}
             for c in codes}
+
+
+# Every path under /api/ is rate-limited per key (hub/ratelimit.py).
+_LIMITED = {"429": {**_errors("429")["429"], "headers": {"Retry-After": {"schema": {"type": "integer"}}}}}
 
 
 def _ok(code: str, schema: str, what: str, location: bool = False) -> dict:
@@ -143,7 +149,7 @@ ACTION = ("400", "401", "403", "404", "409", "413", "415", "422")
 
 
 def _op(op_id: str, summary: str, responses: dict, *, body: str | None = None, params=(), tag="submissions") -> dict:
-    op = {"operationId": op_id, "summary": summary, "tags": [tag], "responses": responses}
+    op = {"operationId": op_id, "summary": summary, "tags": [tag], "responses": {**responses, **_LIMITED}}
     if body:
         op["requestBody"] = _body(body)
     if params:
@@ -220,7 +226,8 @@ PATHS = {
     "/api/openapi.json": {
         "get": {"operationId": "openapi", "summary": "This document", "tags": ["meta"], "security": [],
                 "responses": {"200": {"description": "OpenAPI 3.0",
-                                      "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                              **_LIMITED}}},
 }
 
 
