@@ -135,8 +135,23 @@ def _ok(code: str, schema: str, what: str, location: bool = False) -> dict:
     return {code: resp}
 
 
+EXAMPLES = {
+    "SubmissionRequest": {"csv": "type,value,description\nipv4-addr,203.0.113.77,C2 server\n",
+                          "victim_profile": {"organization_names": ["Example Victim KK"], "domains": ["victim.example"]},
+                          "tlp": "amber", "victim_ref": "CASE-1"},
+    "ProfileRequest": {"name": "plant-1", "profile": {"organization_names": ["Example Victim KK"]}, "default": False},
+    "Reject": {"reason": "Duplicate of an earlier report"},
+    "Redaction": {"value": "beacons", "field": "keywords"},
+    "Tlp": {"tlp": "green"},
+    "AutoPublishRequest": {"enabled": True},
+}
+
+
 def _body(schema: str) -> dict:
-    return {"required": True, "content": {"application/json": {"schema": _ref(schema)}}}
+    media = {"schema": _ref(schema)}
+    if schema in EXAMPLES:
+        media["example"] = EXAMPLES[schema]
+    return {"required": True, "content": {"application/json": media}}
 
 
 def _param(name: str, where: str = "path", **schema) -> dict:
