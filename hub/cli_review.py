@@ -50,6 +50,11 @@ def add_commands(sub, common, parser_class) -> None:
     p = common(sub.add_parser("purge", help="drop raw submissions decided longer ago than the retention period"))
     p.set_defaults(func=cmd_purge)
 
+    sec = sub.add_parser("secrets", help="the data directory's secrets").add_subparsers(
+        dest="secrets_cmd", required=True, parser_class=parser_class)
+    p = common(sec.add_parser("rotate", help="re-encrypt all data at rest under a new data key (stop hub serve first)"))
+    p.set_defaults(func=cmd_secrets_rotate)
+
     p = common(sub.add_parser("quickstart", help="set up a demo hub, push a demo submission through review, serve"))
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
@@ -180,6 +185,15 @@ def cmd_purge(args) -> int:
 
     data = data_dir_arg(args.data_dir)
     return _emit(args, {"purged": purge(HubContext.from_datadir(data))})
+
+
+def cmd_secrets_rotate(args) -> int:
+    from .admin import data_dir_arg
+    from .rotation import rotate
+
+    data = data_dir_arg(args.data_dir)
+    data.check_secret_permissions()
+    return _emit(args, rotate(data, data.open_store()))
 
 
 def cmd_quickstart(args) -> int:

@@ -29,20 +29,40 @@ def fingerprint(key: bytes) -> bytes:
     return hashlib.sha256(key).digest()[:FINGERPRINT]
 
 
-class Sealer:
-    """AES-256-GCM with a random 96-bit nonce per blob: MAGIC | key fingerprint | nonce | ciphertext."""
+def read_key_file(path) -> bytes:
+    """A data key file: 64 hex digits."""
+    with open(path, "rb") as fh:
+        key = bytes.fromhex(fh.read().strip().decode("ascii"))
+    if len(key) != 32:
+        raise ValueError("the data key must be 32 bytes")
+    return key
 
-    def __init__(self, key: bytes):
+
+class Sealer:
+    """AES-256-GCM with a random 96-bit nonce per blob: MAGIC | key fingerprint | nonce | ciphertext.
+
+    Seals with `key`; opens with it or with one of `also_open` (a rotation in progress), picked by
+    the fingerprint in the blob."""
+
+    def __init__(self, key: bytes, also_open: tuple[bytes, ...] = ()):
         if len(key) != 32:
             raise ValueError("the data key must be 32 bytes")
         self._aead = AESGCM(key)
         self.fingerprint = fingerprint(key)
+        self._openers = {self.fingerprint: self._aead}
+        for other in also_open:
+            self._openers.setdefault(fingerprint(other), AESGCM(other))
 
     @classmethod
     def from_file(cls, path) -> "Sealer":
-        """The data directory's `data.key` (64 hex digits)."""
-        with open(path, "rb") as fh:
-            return cls(bytes.fromhex(fh.read().strip().decode("ascii")))
+        """The data directory's `data.key`, and `data.key.new` if a rotation was interrupted
+        after re-encrypting (then the data is under the new key and both must open)."""
+        from pathlib import Path
+
+        path = Path(path)
+        pending = path.with_name(path.name + ".new")
+        extra = (read_key_file(pending),) if pending.is_file() else ()
+        return cls(read_key_file(path), extra)
 
     def seal(self, plaintext: bytes, aad: str) -> bytes:
         nonce = os.urandom(NONCE)
@@ -52,10 +72,11 @@ class Sealer:
         head = len(MAGIC) + FINGERPRINT
         if not blob.startswith(MAGIC) or len(blob) < head + NONCE + 16:
             raise SealError("not a sealed blob")
-        if blob[len(MAGIC):head] != self.fingerprint:
+        aead = self._openers.get(blob[len(MAGIC):head])
+        if aead is None:
             raise SealError("sealed under another data key")
         try:
-            return self._aead.decrypt(blob[head:head + NONCE], blob[head + NONCE:], aad.encode("utf-8"))
+            return aead.decrypt(blob[head:head + NONCE], blob[head + NONCE:], aad.encode("utf-8"))
         except InvalidTag:
             raise SealError("sealed blob fails authentication") from None
 

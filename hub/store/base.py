@@ -399,6 +399,11 @@ class Store(ABC):
         """A key's record (never its secret), revoked ones included."""
 
     @abstractmethod
+    def reseal_all(self, reseal) -> int:
+        """In one transaction, replace every sealed blob (submissions' payload and private
+        report, registered profiles) by `reseal(blob, aad)`; return how many were rewritten."""
+
+    @abstractmethod
     def add_inbox(self, org: str) -> Collection:
         """The CSIRT's write-only inbox collection (created once; returned if it exists)."""
 

@@ -223,6 +223,25 @@ class SubmissionsMixin:
                                     api_keys.c.revoked).where(api_keys.c.key_id == key_id)).first()
         return ApiKey(r.key_id, r.org, r.role, r.created, bool(r.revoked)) if r else None
 
+    def reseal_all(self, reseal) -> int:
+        count = 0
+        with self._write(objects_lock=True) as conn:  # one transaction: all under the new key, or none
+            for row in conn.execute(select(submissions.c.id, submissions.c.sealed, submissions.c.sealed_report)
+                                    ).all():
+                changes = {}
+                if row.sealed is not None:
+                    changes["sealed"] = reseal(bytes(row.sealed), f"submission:{row.id}")
+                if row.sealed_report is not None:
+                    changes["sealed_report"] = reseal(bytes(row.sealed_report), f"report:{row.id}")
+                if changes:
+                    conn.execute(update(submissions).where(submissions.c.id == row.id).values(**changes))
+                    count += len(changes)
+            for row in conn.execute(select(profiles.c.id, profiles.c.sealed)).all():
+                conn.execute(update(profiles).where(profiles.c.id == row.id)
+                             .values(sealed=reseal(bytes(row.sealed), f"profile:{row.id}")))
+                count += 1
+        return count
+
     def add_inbox(self, org: str) -> Collection:
         with self._write() as conn:
             row = conn.execute(select(collections).where(collections.c.inbox_of == org)).first()
