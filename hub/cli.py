@@ -144,8 +144,10 @@ def _add_operator_commands(sub) -> None:
     p.add_argument("--rate-limit", type=int, metavar="N",
                    help="requests per minute per API key on TAXII and /api/ (0: no limit; default: "
                         "config.json rate_limit_per_minute, else 600)")
-    p.set_defaults(func=lambda a: feed.serve(admin.data_dir_arg(a.data_dir), a.host, a.port, a.workers,
-                                             a.rate_limit))
+    p.add_argument("--log-level", default=os.environ.get("HUB_LOG_LEVEL", "INFO"),
+                   choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log lines on stderr (default INFO)")
+    p.set_defaults(func=lambda a: _logging(a.log_level) or feed.serve(admin.data_dir_arg(a.data_dir), a.host,
+                                                                      a.port, a.workers, a.rate_limit))
 
     p = sub.add_parser("poll", help="pull what is new from a TAXII 2.1 collection")
     p.add_argument("url", help="API root URL, e.g. http://127.0.0.1:8080/hub/")
@@ -184,6 +186,13 @@ def _clause_ids() -> tuple[str, ...]:
     from nda_templates.render import CLAUSE_IDS
 
     return CLAUSE_IDS
+
+
+def _logging(level: str) -> None:
+    """Log lines to stderr. They name submissions, keys and rules, never a submitted value."""
+    import logging
+
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
 def _today():

@@ -29,8 +29,8 @@ class Worker(threading.Thread):
         while not self.stopping.is_set():
             try:
                 worked = self.run_once()
-            except Exception:  # keep serving; the submission stays claimable after STALE_SECONDS
-                log.exception("worker: unexpected error")
+            except Exception as exc:  # keep serving; the submission is claimable again after STALE_SECONDS
+                log.error("worker: unexpected error (%s)", type(exc).__name__)  # its text may quote input
                 worked = False
             if not worked:
                 self.stopping.wait(self.poll_seconds)

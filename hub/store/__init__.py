@@ -56,7 +56,9 @@ def create_sqlite_engine(url: str | URL, **kwargs) -> Engine:
     can be BEGIN IMMEDIATE (SQLAlchemy's "serializable isolation / savepoints" recipe)."""
     database = make_url(url).database
     memory = not database or database == ":memory:"
-    options: dict = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    # hide_parameters: with DEBUG logging SQLAlchemy would log bound values (never victim data:
+    # that is sealed, but keep log lines free of stored content altogether).
+    options: dict = {"connect_args": {"check_same_thread": False, "timeout": 30}, "hide_parameters": True}
     if memory:  # one shared connection: for quick single-threaded use only
         options["poolclass"] = StaticPool
     else:
@@ -107,6 +109,7 @@ def _enable_wal(cursor, patience: float = 30.0) -> None:
 def create_postgresql_engine(url: str | URL, **kwargs) -> Engine:
     """A pooled engine over psycopg 3; connections are checked before use, so a server restart
     costs no failed request."""
-    options = {"pool_size": 5, "max_overflow": 10, "pool_timeout": 30, "pool_pre_ping": True}
+    options = {"pool_size": 5, "max_overflow": 10, "pool_timeout": 30, "pool_pre_ping": True,
+               "hide_parameters": True}
     options.update(kwargs)
     return create_engine(url, **options)
