@@ -1,0 +1,141 @@
+"""TAXII access matrix: every role of every organisation × every collection (the four TLP
+collections and two CSIRTs' inboxes) × every TAXII endpoint, generated, on SQLite and PostgreSQL.
+
+The rule it checks (README, "Running the feed"): CLEAR and GREEN are read by every member's
+consumer, analyst and admin keys; AMBER and AMBER+STRICT only by grant (peer-b has AMBER);
+writes only by grant (csirt-a may write GREEN); the operator's admin reads and writes every TLP
+collection; an inbox is written by its own CSIRT's submitter and admin keys and read by nobody.
+A cell that may not read gets 403 or 404 and never an object; a revoked key gets 401 at once."""
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from hub.app import create_app
+from hub.context import HubContext
+from hub.datadir import DataDir
+from hub.store.base import ROLES
+from review_fixtures import hub, setup_hub
+from taxii_fixtures import pg_database
+
+ORGS = ("hub-operator", "csirt-a", "csirt-b", "peer-b")
+COLLECTIONS = ("TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "INBOX:csirt-a", "INBOX:csirt-b")
+GRANTS = {("peer-b", "TLP:AMBER"): "read", ("csirt-a", "TLP:GREEN"): "write"}
+TAXII = "application/taxii+json;version=2.1"
+OBJ = "indicator--00000000-0000-4000-8000-0000000000aa"
+
+
+def may_read(org: str, role: str, coll: str) -> bool:
+    if coll.startswith("INBOX:"):
+        return False
+    if role not in ("consumer", "analyst", "admin"):
+        return False
+    if org == "hub-operator" and role == "admin":
+        return True
+    return coll in ("TLP:CLEAR", "TLP:GREEN") or GRANTS.get((org, coll)) == "read"
+
+
+def may_write(org: str, role: str, coll: str) -> bool:
+    if coll.startswith("INBOX:"):
+        return coll == f"INBOX:{org}" and role in ("submitter", "admin")
+    if org == "hub-operator" and role == "admin":
+        return True
+    return GRANTS.get((org, coll)) == "write"
+
+
+ENDPOINTS = (("collection", "GET", ""), ("objects", "GET", "objects/"), ("manifest", "GET", "manifest/"),
+             ("object", "GET", f"objects/{OBJ}/"), ("versions", "GET", f"objects/{OBJ}/versions/"),
+             ("add", "POST", "objects/"), ("delete", "DELETE", f"objects/{OBJ}/"))
+CELLS = list(itertools.product(ORGS, ROLES, COLLECTIONS, ENDPOINTS))
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def matrix(request, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("matrix")
+    if request.param == "sqlite":
+        yield _build(tmp, None)
+        return
+    with pg_database() as url:
+        m = _build(tmp, url)
+        yield m
+        m["ctx"].store.close()
+
+
+def _build(tmp, url):
+    setup_hub(tmp / "hub", url)  # csirt-a, csirt-b (with inboxes), peer-b, the operator
+    data = DataDir(tmp / "hub")
+    for (org, coll), right in GRANTS.items():
+        hub("grant", "--org", org, "--collection", coll, f"--{right}", data_dir=data.path)
+    keys = {(org, role): hub("key", "create", "--org", org, "--role", role, data_dir=data.path)
+            for org in ORGS for role in ROLES}
+    ctx = HubContext.from_datadir(data)
+    app = create_app(ctx.store, ctx=ctx, test_config={"SECRET_KEY": b"k" * 32, "RATE_LIMIT_PER_MINUTE": 0})
+    client = app.test_client()
+    admin = keys[("hub-operator", "admin")]
+    ids = {c.title: c.id for c in ctx.store.list_collections()}
+    for title in COLLECTIONS[:4]:  # one object in every TLP collection, so reads have something to leak
+        r = client.post(f"/hub/collections/{ids[title]}/objects/", headers=_h(admin, TAXII), data=json.dumps(
+            {"objects": [{"type": "indicator", "spec_version": "2.1", "id": OBJ, "created": "2025-01-01T00:00:00.000Z",
+                          "modified": "2025-01-01T00:00:00.000Z", "pattern": "[ipv4-addr:value = '203.0.113.9']",
+                          "pattern_type": "stix", "valid_from": "2025-01-01T00:00:00Z"}]}))
+        assert r.status_code == 202, r.text
+    return {"client": client, "keys": keys, "ids": ids, "ctx": ctx, "data": data}
+
+
+def _h(key: dict, content_type: str | None = None) -> dict:
+    import base64
+
+    token = base64.b64encode(f"{key['key_id']}:{key['key']}".encode()).decode()
+    headers = {"Authorization": f"Basic {token}", "Accept": TAXII}
+    if content_type:
+        headers["Content-Type"] = content_type
+    return headers
+
+
+def test_matrix_size():
+    assert len(CELLS) == len(ORGS) * len(ROLES) * len(COLLECTIONS) * len(ENDPOINTS) == 672
+
+
+@pytest.mark.parametrize("org", ORGS)
+def test_no_cross_organisation_read_or_write(matrix, org):
+    """All cells of one organisation (4 roles × 6 collections × 7 endpoints)."""
+    client, ids = matrix["client"], matrix["ids"]
+    failures = []
+    for (o, role, coll, (name, method, suffix)) in (c for c in CELLS if c[0] == org):
+        key = matrix["keys"][(o, role)]
+        path = f"/hub/collections/{ids[coll]}/{suffix}"
+        if method == "POST":
+            body = json.dumps({"objects": [{"type": "indicator", "spec_version": "2.1",
+                                            "id": "indicator--00000000-0000-4000-8000-0000000000bb",
+                                            "created": "2025-01-02T00:00:00.000Z", "modified": "2025-01-02T00:00:00.000Z",
+                                            "pattern": "[ipv4-addr:value = '203.0.113.10']", "pattern_type": "stix",
+                                            "valid_from": "2025-01-02T00:00:00Z"}]})
+            r = client.post(path, headers=_h(key, TAXII), data=body)
+            allowed = may_write(o, role, coll)
+        elif method == "DELETE":
+            r = client.delete(path + "?match[version]=2020-01-01T00:00:00.000Z", headers=_h(key))
+            allowed = may_write(o, role, coll) and may_read(o, role, coll)
+        else:
+            r = client.get(path, headers=_h(key))
+            allowed = may_read(o, role, coll) or (name == "collection" and may_write(o, role, coll))
+        text = r.get_data(as_text=True)
+        if allowed:
+            ok = r.status_code < 400 or (r.status_code in (404, 422) and method != "GET") or (
+                method == "POST" and coll.startswith("INBOX:") and r.status_code == 422)  # inbox: no profile yet
+        else:
+            ok = r.status_code in (401, 403, 404) and OBJ not in text
+        if not ok:
+            failures.append((o, role, coll, name, r.status_code))
+    assert not failures, failures[:10]
+
+
+def test_revoked_key_stops_at_once(matrix):
+    client, ids = matrix["client"], matrix["ids"]
+    key = hub("key", "create", "--org", "peer-b", "--role", "consumer", data_dir=matrix["data"].path)
+    path = f"/hub/collections/{ids['TLP:AMBER']}/objects/"
+    assert client.get(path, headers=_h(key)).status_code == 200
+    hub("key", "revoke", key["key_id"], data_dir=matrix["data"].path)
+    assert client.get(path, headers=_h(key)).status_code == 401
+    assert client.get("/api/v1/signing-key", headers=_h(key)).status_code == 401
