@@ -46,8 +46,13 @@ def error(status: int, description: str, headers=None) -> Response:
 
 
 def _json(body, status: int = 200, headers=None) -> Response:
-    resp = Response(orjson.dumps(body), status=status, headers=headers, mimetype=JSON)
+    return _harden(Response(orjson.dumps(body), status=status, headers=headers, mimetype=JSON))
+
+
+@bp.after_request
+def _harden(resp: Response) -> Response:
     resp.headers["Cache-Control"] = "no-store"  # drafts and reports must not sit in a cache
+    resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp
 
 
@@ -236,9 +241,7 @@ def get_draft(sid):
     sub = _visible(sid)
     if sub.draft is None:
         raise WrongState(f"the submission is {sub.status}; it has no draft")
-    resp = Response(sub.draft, mimetype=JSON)  # stored canonical JSON, served as is
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return Response(sub.draft, mimetype=JSON)  # stored canonical JSON, served as is
 
 
 @bp.get("/v1/submissions/<sid>/private-report")
