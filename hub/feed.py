@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from datetime import datetime, timezone
@@ -14,6 +15,13 @@ from sanitizer.rules import di18_leak_gate
 from .admin import collection_of
 
 BATCH = 50_000  # one transaction per batch: large enough for the store's bulk path
+
+
+def _batch() -> int:
+    """BATCH, or $HUB_PUBLISH_BATCH when set to a positive number (tests/test_crash.py kills
+    `hub publish` between small batches)."""
+    value = os.environ.get("HUB_PUBLISH_BATCH", "")
+    return int(value) if value.isdigit() and int(value) > 0 else BATCH
 
 
 def _progress(done: int, total: int, started: float) -> None:
@@ -50,12 +58,13 @@ def publish(data, store, raw: bytes, collection: str) -> dict:
     started = time.perf_counter()
     added = duplicates = 0
     failures: list = []
-    for i in range(0, len(objects), BATCH):
-        result = store.add_objects(coll.id, objects[i:i + BATCH])
+    batch = _batch()
+    for i in range(0, len(objects), batch):
+        result = store.add_objects(coll.id, objects[i:i + batch])
         added += len(result.added)
         duplicates += len(result.duplicates)
         failures.extend(result.failures)
-        _progress(min(i + BATCH, len(objects)), len(objects), started)
+        _progress(min(i + batch, len(objects)), len(objects), started)
     seconds = time.perf_counter() - started
     summary = {"collection": coll.id, "title": coll.title, "objects": len(objects), "added": added,
                "duplicates": duplicates, "failures": [{"object": o, "message": m} for o, m in failures[:20]],
