@@ -19,7 +19,7 @@ from sanitizer.policy import TLP_LEVELS
 from .errors import Forbidden, Invalid, Refused, WrongState
 from .intake import (is_reviewer, open_payload, open_private_report, run_sanitiser, seal_payload, store_draft,
                      visible_submission)
-from .store.base import Principal, Submission
+from .store.base import Conflict, Principal, Submission
 
 # What an analyst may add, as the profile field it extends and the rule that then applies.
 ADD_FIELDS = {
@@ -166,7 +166,10 @@ def _recompute(ctx, principal, sub: Submission, edit: dict | None, *, tlp: str |
     extra = {"sealed": seal_payload(ctx, sub.id, payload)}
     if tlp is not None:
         extra["tlp"] = tlp
-    updated = store_draft(ctx, sub, draft, private, holds, expect=("review",), status="review", **extra)
+    try:
+        updated = store_draft(ctx, sub, draft, private, holds, expect=("review",), status="review", **extra)
+    except Conflict:  # another analyst approved or rejected it meanwhile
+        raise WrongState("the submission changed meanwhile (approved or rejected by someone else); reload it") from None
     action, details = audit
     ctx.store.append_audit(principal.key_id, action, sub.id, details)
     return updated
@@ -237,12 +240,8 @@ def reject(ctx, principal, submission_id: str, reason: object) -> Submission:
     try:
         updated = ctx.store.update_submission(sub.id, expect_status=("review", "refused", "failed"),
                                               status="rejected", message=reason.strip(), decided=_now_us())
-    except Exception as exc:
-        from .store.base import Conflict
-
-        if isinstance(exc, Conflict):
-            raise WrongState(str(exc)) from None
-        raise
+    except Conflict as exc:
+        raise WrongState(str(exc)) from None
     ctx.store.append_audit(principal.key_id, "reject", sub.id, {"reason_chars": len(reason)})
     return updated
 
