@@ -124,19 +124,33 @@ def json_body() -> tuple[dict, int]:
         raise Invalid("the request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise Invalid("the request body must be a JSON object")
-    if b"\\u0000" in raw and _has_nul(body):
-        raise Invalid("text must not contain NUL characters")
+    _check_tree(body)
     return body, len(raw)
 
 
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+# orjson re-serialises (sealing, storing) at most 254 levels; no STIX bundle needs a fraction of that.
+MAX_DEPTH = 100
+
+
+def _check_tree(body: dict) -> None:
+    """No NUL in any text (PostgreSQL refuses it) and no nesting beyond MAX_DEPTH; iterative,
+    so a hostile body cannot exhaust the stack."""
+    stack = [(body, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise Invalid("text must not contain NUL characters")
+            continue
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth > MAX_DEPTH:
+            raise Invalid(f"the request body is nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, dict):
+            if any("\x00" in k for k in value):
+                raise Invalid("text must not contain NUL characters")
+            value = value.values()
+        stack.extend((v, depth + 1) for v in value)
 
 
 def fields(body: dict, allowed: set[str], required: set[str] = frozenset()) -> dict:

@@ -164,6 +164,13 @@ def test_body_errors(api):
     assert c.post(url, headers=h, data="x").status_code == 415
     nul = demo_submission(victim_ref="CASE\u00001")
     assert c.post(url, headers=h, json=nul).status_code == 400
+    for depth, status in ((90, 202), (300, 400), (1000, 400)):  # orjson re-serialises at most 254 levels
+        bundle = demo("submission.json")
+        bundle["objects"][3]["x_deep"] = "@DEEP@"
+        text = json.dumps(demo_submission(bundle=bundle)).replace('"@DEEP@"', "[" * depth + "]" * depth)
+        r = c.post(url, headers=h, data=text, content_type="application/json")
+        assert r.status_code == status, (depth, r.get_json())
+        assert status == 202 or "nested" in r.get_json()["description"]
     api.app.config["MAX_CONTENT_LENGTH"], old = 2000, api.app.config["MAX_CONTENT_LENGTH"]
     try:
         r = c.post(url, headers=h, json=demo_submission())
