@@ -53,7 +53,9 @@ CELLS = [(p, e) for e, p in itertools.product(ENDPOINTS, PRINCIPALS)]
 # analysts and administrators may sign in with their key; everyone else stays on the login page.
 WEB_SIGN_IN = REVIEWERS
 WEB_ROUTES = [("queue", "GET", "/review/"), ("submission", "GET", "/review/submissions/{sub}"),
-              ("reject", "POST", "/review/submissions/{sub}/reject")]
+              ("reject", "POST", "/review/submissions/{sub}/reject"), ("tlp", "POST", "/review/submissions/{sub}/tlp"),
+              ("approve", "POST", "/review/submissions/{sub}/approve")]
+WEB_FORMS = {"reject": {"reason": "duplicate of an earlier report"}, "tlp": {"tlp": "amber"}, "approve": {}}
 WEB_CELLS = [(p, r) for r, p in itertools.product(WEB_ROUTES, PRINCIPALS)]
 
 
@@ -166,21 +168,23 @@ def test_web_cell(world, principal, route):
     else:
         with client.session_transaction("/review/") as session:
             token = session.get("csrf", token)  # sign-in starts a fresh session with a new token
-        r = client.post(path, headers=headers, data={"csrf": token, "reason": "duplicate of an earlier report"})
-    after = h.store.get_submission(sid).status
+        r = client.post(path, headers=headers, data={"csrf": token, **WEB_FORMS[name]})
+    after = h.store.get_submission(sid)
     if principal in WEB_SIGN_IN:
-        assert r.status_code in (200, 303), r.status_code
-        assert after == ("rejected" if name == "reject" else "review")
+        # approve: refused with the page re-rendered (422), the draft still has its holds
+        assert r.status_code == {"approve": 422}.get(name, 303 if method == "POST" else 200), r.status_code
+        assert after.status == ("rejected" if name == "reject" else "review")
+        assert after.tlp == ("amber" if name == "tlp" else "green")
     else:
         assert r.status_code == 302 and "/review/login" in r.headers["Location"]
-        assert after == "review"  # nothing was done
+        assert (after.status, after.tlp) == ("review", "green")  # nothing was done
 
 
 def test_matrix_size(capsys):
-    """8 principals × 20 API endpoints = 160 API cells, plus 8 principals × 3 web routes
-    (each with its sign-in attempt) = 24 web cells: 184 cells per backend, 368 in all."""
+    """8 principals × 20 API endpoints = 160 API cells, plus 8 principals × 5 web routes
+    (each with its sign-in attempt) = 40 web cells: 200 cells per backend, 400 in all."""
     with capsys.disabled():
         print(f"\npermission matrix: {len(PRINCIPALS)} principals x {len(ENDPOINTS)} API endpoints = {len(CELLS)} "
               f"cells + {len(PRINCIPALS)} x {len(WEB_ROUTES)} web routes = {len(WEB_CELLS)} cells, per backend")
     assert len(CELLS) == len(PRINCIPALS) * len(ENDPOINTS) == 160
-    assert len(WEB_CELLS) == 24
+    assert len(WEB_CELLS) == 40
