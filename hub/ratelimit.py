@@ -77,7 +77,7 @@ def _limited_path(app: Flask) -> bool:
 
 def _caller() -> str:
     """The rate-limit key: the authenticated API key, else the remote address."""
-    if "principal" not in g:  # the limiter was installed before authentication: resolve it here
+    if "principal" not in g:
         from taxii_server.auth import resolve_principal
 
         g.principal = resolve_principal()
@@ -117,8 +117,8 @@ def settings(config: dict, per_minute: int | None = None) -> dict:
 
 
 def install(app: Flask) -> RateLimiter:
-    """Limit the app's TAXII and /api/ requests (a before_request hook that runs after the TAXII
-    authentication hook, or resolves the caller itself if it runs first)."""
+    """Limit the app's TAXII and /api/ requests: a before_request hook that runs first and
+    authenticates the caller (g.principal, which the TAXII auth hook then keeps)."""
     per_minute = int(app.config.get("RATE_LIMIT_PER_MINUTE", DEFAULT_PER_MINUTE))
     burst = app.config.get("RATE_LIMIT_BURST")
     limiter = RateLimiter(per_minute, int(burst) if burst else None)
@@ -132,7 +132,7 @@ def install(app: Flask) -> RateLimiter:
         retry_after = limiter.take(_caller())
         return _too_many(retry_after) if retry_after else None
 
-    # Appended to the app-wide hooks: it runs after every hook registered before it (the TAXII
-    # authentication among them).
-    app.before_request(_rate_limit)
+    # First of the app-wide hooks, so that malformed requests (refused by the TAXII shims) count
+    # too; it authenticates the caller itself and the TAXII auth hook reuses that principal.
+    app.before_request_funcs.setdefault(None, []).insert(0, _rate_limit)
     return limiter

@@ -180,6 +180,14 @@ def test_objects_endpoint_and_api_paths_are_limited_healthz_is_not(hubdir, limit
     assert all(requests.get(limited.base + "/healthz", timeout=10).status_code == 200 for _ in range(20))
 
 
+def test_malformed_requests_spend_tokens_too(hubdir, limited):
+    _data, keys = hubdir
+    colls = get(limited, keys[5]).json()["collections"]
+    objects = f"/hub/collections/{colls[0]['id']}/objects/"
+    before, _r = until_429(limited, keys[5], objects + "?limit=abc")
+    assert set(before) == {400} and len(before) in (4, 5)  # refused as bad input, yet counted
+
+
 def test_unauthenticated_requests_are_limited_per_address_without_spending_a_keys_tokens(hubdir, limited):
     _data, keys = hubdir
     victim = keys[4]
