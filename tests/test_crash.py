@@ -69,8 +69,11 @@ def site(request, tmp_path_factory):
     keys = {"writer": admin.key_create(store, "csirt-a", "consumer")}
     admin.set_grant(store, "csirt-a", "TLP:GREEN", True, True, True)
     cid = next(c["id"] for c in init["collections"] if c["title"] == "TLP:GREEN")
-    yield {"data": data, "keys": keys, "cid": cid, "store": store, "url": config["database_url"],
-           "backend": request.param, "base": store.count_objects(cid), "probe": probe}
+    state = {"data": data, "keys": keys, "cid": cid, "store": store, "url": config["database_url"],
+             "backend": request.param, "base": store.count_objects(cid), "probe": probe}
+    yield state
+    if state.get("server"):
+        state["server"].stop()  # also when a test failed or was deselected
     probe.close()
     store.close()
     if ctx:
