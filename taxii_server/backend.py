@@ -144,6 +144,9 @@ class HubBackend(Backend):
         status = self.store.get_status(status_id)
         if status is None or status.get("_org") != g.principal.org:
             return None
+        if status.get("_submission") and current_app.config.get("HUB_INBOX_STATUS"):
+            # An inbox push: its status follows the submission it became (pending → complete).
+            status = current_app.config["HUB_INBOX_STATUS"](status)
         return {k: v for k, v in status.items() if not k.startswith("_")}
 
     # -- collections -------------------------------------------------------------------
@@ -207,6 +210,14 @@ class HubBackend(Backend):
         if len(objects) > MAX_OBJECTS_PER_REQUEST:
             raise ProcessingError(f"An envelope may hold at most {MAX_OBJECTS_PER_REQUEST} objects; "
                                   "split it into several requests", 413)
+        seen = self._visible(collection_id)
+        if seen and seen[0].inbox_of is not None:
+            # A CSIRT's inbox: the objects are raw victim data and become a submission for the
+            # sanitiser and the analysts; nothing is stored in the collection itself.
+            push = current_app.config.get("HUB_INBOX")
+            if push is None:
+                raise ProcessingError("this server does not accept submissions", 422)
+            return push(g.principal, objects, request_time)
         # Nothing unreviewed is published: the leak gate's generic checks run on every write.
         hits = di18_leak_gate.scan_generic(objects)
         if hits:
