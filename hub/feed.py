@@ -99,11 +99,13 @@ def serve(data, host: str, port: int, workers: int, rate_limit: int | None = Non
     api_root = data.config().get("api_root", "hub")
     app = create_app(store, api_root=api_root, ctx=ctx,
                      test_config={"SECRET_KEY": session_key(ctx.id_secret), **limits})
-    worker = Worker(ctx)
+    worker = Worker(ctx, stale_seconds=int(data.config().get("worker_stale_seconds", 900)))
     worker.start()
     print(f"hub: serving TAXII 2.1 at http://{host}:{port}/taxii2/ (API root /{api_root}/), "
           f"submissions at /api/v1/, review at /review/", file=sys.stderr, flush=True)
-    waitress.serve(app, host=host, port=port, threads=workers, ident="hub", _quiet=True)
+    # Bodies larger than the app accepts are refused by waitress before it buffers them.
+    waitress.serve(app, host=host, port=port, threads=workers, ident="hub", _quiet=True,
+                   max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 65536)
     return 0
 
 

@@ -10,22 +10,24 @@ from .intake import process
 
 log = logging.getLogger(__name__)
 
-STALE_SECONDS = 600     # a submission in processing this long was abandoned by a dead worker
+STALE_SECONDS = 900     # a submission in processing this long was abandoned by a dead worker
 PURGE_EVERY = 3600.0
+REQUEUE_EVERY = 30.0
 
 
 class Worker(threading.Thread):
     """One daemon thread per server process; the store's claim makes several processes safe."""
 
-    def __init__(self, ctx, poll_seconds: float = 0.5):
+    def __init__(self, ctx, poll_seconds: float = 0.5, stale_seconds: float = STALE_SECONDS):
         super().__init__(name="hub-worker", daemon=True)
         self.ctx = ctx
         self.poll_seconds = poll_seconds
+        self.stale_seconds = stale_seconds
         self.stopping = threading.Event()
         self._last_purge = 0.0
+        self._last_requeue = 0.0
 
     def run(self) -> None:
-        self.ctx.store.requeue_stale(time.time_ns() // 1000 - STALE_SECONDS * 1_000_000)
         while not self.stopping.is_set():
             try:
                 worked = self.run_once()
@@ -38,6 +40,11 @@ class Worker(threading.Thread):
     def run_once(self) -> bool:
         """Process one queued submission; purge when due. True if there was work."""
         now = time.monotonic()
+        if now - self._last_requeue > min(REQUEUE_EVERY, self.stale_seconds):
+            # A worker killed mid-way (crash, SIGKILL, power loss) left its claim in processing:
+            # put it back. A slow but alive worker finishing later finds the state moved on.
+            self._last_requeue = now
+            self.ctx.store.requeue_stale(time.time_ns() // 1000 - int(self.stale_seconds * 1_000_000))
         if now - self._last_purge > PURGE_EVERY:
             self._last_purge = now
             purge(self.ctx)
