@@ -128,29 +128,8 @@ def json_body() -> tuple[dict, int]:
     return body, len(raw)
 
 
-# orjson re-serialises (sealing, storing) at most 254 levels; no STIX bundle needs a fraction of that.
-MAX_DEPTH = 100
-
-
-def _check_tree(body: dict) -> None:
-    """No NUL in any text (PostgreSQL refuses it) and no nesting beyond MAX_DEPTH; iterative,
-    so a hostile body cannot exhaust the stack."""
-    stack = [(body, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, str):
-            if "\x00" in value:
-                raise Invalid("text must not contain NUL characters")
-            continue
-        if not isinstance(value, (dict, list)):
-            continue
-        if depth > MAX_DEPTH:
-            raise Invalid(f"the request body is nested more than {MAX_DEPTH} levels deep")
-        if isinstance(value, dict):
-            if any("\x00" in k for k in value):
-                raise Invalid("text must not contain NUL characters")
-            value = value.values()
-        stack.extend((v, depth + 1) for v in value)
+MAX_DEPTH = intake.MAX_DEPTH
+_check_tree = intake.check_tree
 
 
 def fields(body: dict, allowed: set[str], required: set[str] = frozenset()) -> dict:

@@ -103,9 +103,10 @@ def serve(data, host: str, port: int, workers: int, rate_limit: int | None = Non
     worker.start()
     print(f"hub: serving TAXII 2.1 at http://{host}:{port}/taxii2/ (API root /{api_root}/), "
           f"submissions at /api/v1/, review at /review/", file=sys.stderr, flush=True)
-    # Bodies larger than the app accepts are refused by waitress before it buffers them.
+    # Bodies far beyond what the app accepts are refused by waitress before it buffers them
+    # (plain-text 413); up to twice the limit the app answers with its JSON 413 message.
     waitress.serve(app, host=host, port=port, threads=workers, ident="hub", _quiet=True,
-                   max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 65536)
+                   max_request_body_size=2 * app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024)
     return 0
 
 

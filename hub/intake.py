@@ -99,6 +99,31 @@ def profile_view(p: StoredProfile) -> dict:
             "created": datetime.fromtimestamp(p.created / 1e6, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
+# orjson re-serialises (sealing, storing) at most 254 levels; no STIX bundle needs a fraction of that.
+MAX_DEPTH = 100
+
+
+def check_tree(body: object) -> None:
+    """No NUL in any text (PostgreSQL refuses it) and no nesting beyond MAX_DEPTH; iterative,
+    so a hostile body cannot exhaust the stack."""
+    stack = [(body, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise Invalid("text must not contain NUL characters")
+            continue
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth > MAX_DEPTH:
+            raise Invalid(f"the request body is nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, dict):
+            if any("\x00" in k for k in value):
+                raise Invalid("text must not contain NUL characters")
+            value = value.values()
+        stack.extend((v, depth + 1) for v in value)
+
+
 # -- submitting --------------------------------------------------------------------------------
 
 def _validated_request(ctx, principal: Principal, body: object) -> tuple[dict, dict, str, str | None, bool]:
@@ -145,6 +170,7 @@ def submit(ctx, principal: Principal, body: object, *, source: str = "api", raw_
            status_id: str | None = None) -> Submission:
     """Accept a submission: seal it, then sanitise now (small) or queue it (large)."""
     require_submitter(ctx.store, principal)
+    check_tree(body)  # also for TAXII inbox pushes, whose JSON parser allows deeper nesting
     source_input, profile, tlp, victim_ref, attribution = _validated_request(ctx, principal, body)
     size = raw_size if raw_size is not None else len(orjson.dumps(source_input["data"]))
     mode = "inline" if size <= ctx.inline_limit else "background"

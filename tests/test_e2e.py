@@ -158,3 +158,21 @@ def test_taxii_inbox_push_becomes_a_submission(served, tmp_path):
 def _collection_id(server, keys, tlp: str) -> str:
     root = ApiRoot(f"{server.base}/hub/", user=keys.admin["key_id"], password=keys.admin["key"])
     return next(c.id for c in root.collections if c.title == f"TLP:{tlp.upper()}")
+
+
+def test_inbox_refuses_hostile_nesting_with_a_4xx(served):
+    keys, server = served
+    r = requests.post(f"{server.base}/api/v1/profiles", auth=auth(keys.submitter), timeout=30,
+                      json={"name": "yamabuki", "profile": demo("profile.json"), "default": True})
+    assert r.status_code == 201
+    deep: object = "x"
+    for _ in range(300):  # parses (orjson reads 1024 levels) but could not be sealed (254)
+        deep = [deep]
+    obj = {"type": "indicator", "spec_version": "2.1", "id": "indicator--00000000-0000-4000-8000-000000000001",
+           "created": "2025-01-01T00:00:00.000Z", "modified": "2025-01-01T00:00:00.000Z", "x_deep": deep}
+    r = requests.post(f"{server.base}/hub/collections/{keys.inbox_a}/objects/", auth=auth(keys.submitter),
+                      data=json.dumps({"objects": [obj]}), timeout=30,
+                      headers={"Accept": "application/taxii+json;version=2.1",
+                               "Content-Type": "application/taxii+json;version=2.1"})
+    assert r.status_code == 400 and "nested" in r.json()["description"]
+    assert requests.get(f"{server.base}/healthz", timeout=5).status_code == 200
