@@ -239,3 +239,41 @@ def test_verify_and_audit_verify_detect_tampering(env):
         conn.execute(sql_text("UPDATE audit_log SET actor = (SELECT actor FROM audit_log WHERE seq = 1) WHERE seq = 2"))
         conn.execute(sql_text("DELETE FROM audit_log WHERE seq = 3"))
     assert _cli("audit", "verify", "--data-dir", d).returncode == 3
+
+
+def _clean_bundle() -> dict:
+    """The demo without indicators and infrastructure: nothing for an analyst to release."""
+    bundle = demo("submission.json")
+    keep = {"marking-definition", "identity", "malware", "attack-pattern", "vulnerability"}
+    objects = [o for o in bundle["objects"] if o["type"] in keep]
+    ids = {o["id"] for o in objects}
+    objects += [o for o in bundle["objects"] if o["type"] == "relationship"
+                and o["source_ref"] in ids and o["target_ref"] in ids]
+    return {**bundle, "objects": objects}
+
+
+def test_auto_publish_only_when_clean_and_covered(env):
+    env.ctx.store.set_auto_publish("csirt-a", True)
+    clean = _submit(env, bundle=_clean_bundle())
+    assert (clean.status, clean.needs_review) == ("published", False)
+    assert env.ctx.store.list_audit()[-1].action == "auto-publish"
+    uncovered = _submit(env, ref="CASE-NONE", bundle=_clean_bundle())
+    assert uncovered.status == "review" and "not auto-published" in uncovered.message
+    held = _submit(env)  # indicators: DI-17 holds need an analyst
+    assert held.status == "review" and held.needs_review
+    env.ctx.store.set_auto_publish("csirt-a", False)
+    assert _submit(env, bundle=_clean_bundle()).status == "review"
+
+
+def test_quickstart_sets_up_a_reviewed_hub(tmp_path):
+    out = _cli("quickstart", "--data-dir", str(tmp_path / "qs"), "--no-serve", "--port", "18999")
+    assert out.returncode == 0, out.stderr
+    for url in ("http://127.0.0.1:18999/review/", "http://127.0.0.1:18999/taxii2/", "/api/openapi.json"):
+        assert url in out.stdout
+    store = DataDir(tmp_path / "qs").open_store()
+    states = sorted(s.status for s in store.list_submissions(SubmissionFilter()))
+    assert states == ["published", "review"]
+    assert _cli("verify", "--data-dir", str(tmp_path / "qs")).returncode == 0
+    again = _cli("quickstart", "--data-dir", str(tmp_path / "qs"), "--no-serve")
+    assert again.returncode == 0 and "reusing" in again.stderr
+    assert len(store.list_submissions(SubmissionFilter())) == 2  # nothing set up twice
