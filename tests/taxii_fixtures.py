@@ -50,10 +50,13 @@ def free_port() -> int:
 
 
 class Server:
-    """`hub serve` in a subprocess; restartable."""
+    """`hub serve` in a subprocess; restartable. `args` are extra `hub serve` options; with
+    `log`, the server's output goes to that file (else stderr is kept for a failed start)."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, *args: str, log: Path | None = None):
         self.data_dir = data_dir
+        self.args = args
+        self.log = log
         self.port = free_port()
         self.proc = None
 
@@ -62,9 +65,13 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "Server":
+        out = open(self.log, "ab") if self.log else None
         self.proc = subprocess.Popen([sys.executable, "-m", "hub", "serve", "--data-dir", str(self.data_dir),
-                                      "--port", str(self.port)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+                                      "--port", str(self.port), *self.args], cwd=ROOT,
+                                     stdout=out or subprocess.DEVNULL,
+                                     stderr=subprocess.STDOUT if out else subprocess.PIPE)
+        if out:
+            out.close()  # the child holds its own descriptor
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -73,7 +80,8 @@ class Server:
             except requests.ConnectionError:
                 time.sleep(0.1)
             if self.proc.poll() is not None:
-                raise RuntimeError("hub serve exited: " + self.proc.stderr.read().decode()[-2000:])
+                output = self.log.read_bytes() if self.log else self.proc.stderr.read()
+                raise RuntimeError("hub serve exited: " + output.decode(errors="replace")[-2000:])
         raise RuntimeError("hub serve did not come up")
 
     def stop(self) -> None:

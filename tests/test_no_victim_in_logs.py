@@ -4,16 +4,14 @@ string the corpus marks as victim-identifying appears in any log line or any 4xx
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 
 import pytest
 import requests
 
-from conftest import ROOT, SHARED
+from conftest import SHARED
 from review_fixtures import auth, setup_hub
-from taxii_fixtures import free_port
+from taxii_fixtures import Server
 
 CORPUS = SHARED / "corpus" / "visible"
 CASES = sorted(p for p in CORPUS.iterdir() if (p / "expect.json").is_file()) if CORPUS.is_dir() else []
@@ -35,24 +33,10 @@ def _forms(value: str) -> tuple[str, ...]:
 @pytest.fixture
 def debug_server(tmp_path):
     keys = setup_hub(tmp_path / "hub")
-    port = free_port()
     log_path = tmp_path / "serve.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "hub", "serve", "--data-dir", str(keys.data_dir), "--port",
-                             str(port), "--log-level", "DEBUG", "--rate-limit", "0"],
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    yield keys, base, log_path
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+    server = Server(keys.data_dir, "--log-level", "DEBUG", "--rate-limit", "0", log=log_path).start()
+    yield keys, server.base, log_path
+    server.stop()
 
 
 def test_corpus_through_the_server_leaves_no_victim_string_in_logs_or_errors(debug_server):

@@ -81,29 +81,6 @@ def test_concurrent_takes_never_exceed_the_burst():
 
 
 # ----------------------------------------------------------------------------- a real server
-class LimitedServer(Server):
-    """`hub serve` with extra command-line arguments."""
-
-    def __init__(self, data_dir, *args):
-        super().__init__(data_dir)
-        self.args = args
-
-    def start(self):
-        self.proc = subprocess.Popen([sys.executable, "-m", "hub", "serve", "--data-dir", str(self.data_dir),
-                                      "--port", str(self.port), *self.args], cwd=ROOT,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.base + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except requests.ConnectionError:
-                time.sleep(0.1)
-            if self.proc.poll() is not None:
-                raise RuntimeError("hub serve exited: " + self.proc.stderr.read().decode()[-2000:])
-        raise RuntimeError("hub serve did not come up")
-
-
 @pytest.fixture(scope="module")
 def hubdir(tmp_path_factory):
     data = tmp_path_factory.mktemp("ratelimit")
@@ -147,7 +124,7 @@ def limited(hubdir):
     """--rate-limit 60 (one token a second) with a burst of 5 from config.json."""
     data, _keys = hubdir
     set_config(data, rate_limit_burst=5, rate_limit_per_minute=None)
-    server = LimitedServer(data, "--rate-limit", "60").start()
+    server = Server(data, "--rate-limit", "60").start()
     yield server
     server.stop()
 
@@ -201,13 +178,13 @@ def test_unauthenticated_requests_are_limited_per_address_without_spending_a_key
 def test_limit_from_config_json_and_zero_disables(hubdir):
     data, keys = hubdir
     set_config(data, rate_limit_per_minute=60, rate_limit_burst=2)
-    server = LimitedServer(data).start()
+    server = Server(data).start()
     try:
         before, _r = until_429(server, keys[5])
         assert len(before) in (2, 3)
     finally:
         server.stop()
-    server = LimitedServer(data, "--rate-limit", "0").start()  # the flag wins over config.json
+    server = Server(data, "--rate-limit", "0").start()  # the flag wins over config.json
     try:
         assert all(get(server, keys[5]).status_code == 200 for _ in range(25))
     finally:
