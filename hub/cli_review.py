@@ -2,8 +2,6 @@
 auto-publish, purge and quickstart."""
 from __future__ import annotations
 
-import sys
-
 from sanitizer import BadInput
 
 EXIT_FAILED_CHECK = 3  # a signature or the audit chain does not verify
@@ -201,6 +199,3 @@ def cmd_quickstart(args) -> int:
 
     return quickstart(args)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(1)

@@ -96,8 +96,7 @@ def verify_remote(url: str, user: str, password: str, publication_id: str, trust
     publication = Publication(record["id"], record.get("submission", ""), record["collection"],
                               record["created"], record["manifest"], record["signature"], record["public_key"])
     manifest = json.loads(publication.manifest)
-    api_root = manifest.get("api_root") or f"{base}/hub/"
-    coll = Collection(f"{api_root.rstrip('/')}/collections/{publication.collection_id}/", user=user, password=password)
+    coll = Collection(f"{base}/hub/collections/{publication.collection_id}/", user=user, password=password)
     fetched = {}
     ids = [o["id"] for o in manifest["objects"]]
     for i in range(0, len(ids), 100):

@@ -69,8 +69,7 @@ def refresh(status: dict) -> dict:
     sub = ctx.store.get_submission(status["_submission"])
     if sub is None or sub.status in ("queued", "processing"):
         return status
-    ids = [p["id"] for p in status.get("pendings", [])] or [s["id"] for s in status.get("successes", [])] \
-        or [f["id"] for f in status.get("failures", [])]
+    ids = [p["id"] for p in status["pendings"]]  # the stored status keeps its pending list
     out = {**status, "status": "complete", "pending_count": 0, "pendings": []}
     if sub.status in DONE:
         message = f"{DONE[sub.status]} as submission {sub.id}"

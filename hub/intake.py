@@ -298,7 +298,7 @@ def is_reviewer(principal: Principal | None) -> bool:
     return principal is not None and principal.org_type == "operator" and principal.role in ("analyst", "admin")
 
 
-def submission_view(ctx, sub: Submission, *, reviewer: bool) -> dict:
+def submission_view(ctx, sub: Submission) -> dict:
     """The JSON form of a submission for the API (the public report; never sealed data)."""
     from .agreements import publication_gate
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import re
 import time
+from dataclasses import replace
 
 import orjson
 
@@ -155,7 +156,7 @@ def _recompute(ctx, principal, sub: Submission, edit: dict | None, *, tlp: str |
     payload = open_payload(ctx, sub)
     if edit is not None:
         payload["edits"].append({**edit, "by": principal.key_id, "at": _now_us()})
-    changed = sub if tlp is None else _with(sub, tlp=tlp)
+    changed = sub if tlp is None else replace(sub, tlp=tlp)
     try:
         draft, private, holds = run_sanitiser(ctx, changed, payload)
     except LeakRefused as exc:
@@ -173,12 +174,6 @@ def _recompute(ctx, principal, sub: Submission, edit: dict | None, *, tlp: str |
     action, details = audit
     ctx.store.append_audit(principal.key_id, action, sub.id, details)
     return updated
-
-
-def _with(sub: Submission, **changes) -> Submission:
-    from dataclasses import replace
-
-    return replace(sub, **changes)
 
 
 def add_redaction(ctx, principal, submission_id: str, value: object, field: object) -> Submission:

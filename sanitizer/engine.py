@@ -77,14 +77,20 @@ def sanitize(bundle: object, profile: VictimProfile, policy: Policy | None = Non
 def recheck(output: dict, original: dict, profile: VictimProfile) -> list:
     """The leak gate (DI-18) again over an output that was edited after sanitising (an analyst
     restored a value): the same profile tokens, and no original SDO/SRO id. Empty list = pass."""
-    objects = original.get("objects") if isinstance(original, dict) else None
-    forbidden = frozenset(
-        o["id"].split("--", 1)[1].lower() for o in (objects or [])
-        if isinstance(o, dict) and isinstance(o.get("id"), str) and "--" in o["id"]
-        and o.get("type") not in di13_ids.SCO_TYPES and not (o.get("type") == "marking-definition" and tlp_level_of(o)))
-    if isinstance(original, dict) and isinstance(original.get("id"), str) and "--" in original["id"]:
-        forbidden |= {original["id"].split("--", 1)[1].lower()}
-    return di18_leak_gate.scan(output, ProfileIndex(profile), forbidden)
+    objects = [o for o in original.get("objects") or [] if isinstance(o, dict)
+               and isinstance(o.get("id"), str) and "--" in o["id"]]
+    return di18_leak_gate.scan(output, ProfileIndex(profile), _forbidden_uuids(objects, original.get("id")))
+
+
+def _forbidden_uuids(objects, bundle_id) -> frozenset[str]:
+    """The UUIDs of the input's SDO/SRO ids and its bundle id, which DI-13 regenerates and the
+    leak gate must not find (SCO ids are recomputed from values; TLP marking ids are kept)."""
+    forbidden = {o["id"].split("--", 1)[1].lower() for o in objects
+                 if o.get("type") not in di13_ids.SCO_TYPES
+                 and not (o.get("type") == "marking-definition" and tlp_level_of(o))}
+    if isinstance(bundle_id, str) and "--" in bundle_id:
+        forbidden.add(bundle_id.split("--", 1)[1].lower())
+    return frozenset(forbidden)
 
 
 class _Run:
@@ -622,11 +628,7 @@ class _Run:
                                       "reasons": sorted(set(reasons)), "original": orig})
 
     def _gate(self, bundle: dict) -> None:
-        forbidden = frozenset(
-            oid.split("--", 1)[1].lower() for oid, o in self.by_id.items()
-            if o["type"] not in di13_ids.SCO_TYPES and not (o["type"] == "marking-definition" and tlp_level_of(o)))
-        forbidden |= {self.bundle_id.split("--", 1)[1].lower()}
-        hits = di18_leak_gate.scan(bundle, self.index, forbidden)
+        hits = di18_leak_gate.scan(bundle, self.index, _forbidden_uuids(self.by_id.values(), self.bundle_id))
         if hits:
             self.report.refused = [{"rule": h.rule, "what": h.what, "where": h.where} for h in hits]
             raise LeakRefused(hits)
