@@ -13,7 +13,7 @@ sanitiser not yet warm for that input), the best-of-N time of
 `Result.to_json()`, objects/s and the tracemalloc peak of one separate, untimed run
 (`sanitize()` + `to_json()`; tracemalloc slows Python down, so it never overlaps the timing).
 Inputs are the generated bundles of `bench/generate.py` and the largest real public bundles
-under `../shared/data/real-stix/` (skipped with a note when absent).
+under `tests/data/real-stix/` (skipped with a note when absent).
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ from sanitizer import BadInput, LeakRefused, Policy, VictimProfile, sanitize  # 
 
 TARGET_OBJECTS_PER_S = 5_000
 SECRET = b"bench-secret-not-for-production!"  # 32 bytes; the value does not matter here
-REAL_STIX_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real-stix"
+REAL_STIX_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "real-stix"
 REAL_INPUTS = (
     "mitre-attack-stix-data/mobile-attack-17.1.json",
     "mitre-attack-stix-data/ics-attack-18.1.json",

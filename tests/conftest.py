@@ -10,7 +10,9 @@ import pytest
 from sanitizer import Policy, VictimProfile, sanitize
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+# Test material carried in the repository (a copy of the project's shared corpus and of real STIX
+# bundles published by others, with their provenance and licences), so a clone anywhere can run the suite.
+SHARED = ROOT / "tests" / "data"
 SECRET = b"test-secret-0123456789abcdef"
 
 PROFILE = {

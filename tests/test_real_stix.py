@@ -12,7 +12,7 @@ from sanitizer.rules.di12_patterns import run_deep
 
 from conftest import SHARED
 
-REAL = SHARED / "data" / "real-stix"
+REAL = SHARED / "real-stix"
 FILES = sorted(p for p in REAL.glob("*/*") if p.suffix in (".json", ".stix2")) if REAL.is_dir() else []
 # A fictional victim: real bundles name real organisations, which must not be mistaken for it.
 PROFILE = {"organization_names": ["Example Victim KK", "イグザンプル株式会社"], "domains": ["victim.example"],
