@@ -10,7 +10,7 @@ import requests
 
 from sanitizer import BadInput
 
-from .publication import verify_publication
+from .manifest import verify_publication
 from .store.base import Publication
 
 FORMATS = {".csv": "csv", ".txt": "text"}

@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sanitizer import BadInput
 
+from .store import Store, open_store
+
 CONFIG = "config.json"
 SECRET_FILES = ("id_hmac.key", "data.key", "signing.key")
 
@@ -101,10 +103,8 @@ class DataDir:
                 raise InsecureSecrets(f"secret file {path} is accessible to group or others "
                                       f"(mode {stat.S_IMODE(st.st_mode):04o}); fix: chmod 600 {path}")
 
-    def open_store(self):
+    def open_store(self) -> Store:
         """The configured store, schema migrated."""
-        from .store import open_store
-
         store = open_store(self.database_url())
         store.migrate()
         return store

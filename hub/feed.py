@@ -12,7 +12,11 @@ from pathlib import Path
 from sanitizer import BadInput
 from sanitizer.rules import di18_leak_gate
 
-from .admin import collection_of
+from . import ratelimit
+from .app import create_app
+from .context import HubContext
+from .services.accounts import collection_of
+from .worker import Worker
 
 BATCH = 50_000  # one transaction per batch: large enough for the store's bulk path
 
@@ -86,11 +90,6 @@ def serve(data, host: str, port: int, workers: int, rate_limit: int | None = Non
     background worker that sanitises large submissions. `rate_limit`: requests per minute per
     API key (None: config.json's `rate_limit_per_minute`, else 600; 0: no limit)."""
     import waitress
-
-    from . import ratelimit
-    from .app import create_app
-    from .context import HubContext
-    from .worker import Worker
 
     data.check_secret_permissions()  # refuse to serve with secrets others can read
     limits = ratelimit.settings(data.config(), rate_limit)
