@@ -12,6 +12,8 @@ import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+import requests
+
 from nda_templates.render import CLAUSE_IDS, render
 from sanitizer import BadInput, LeakRefused, Policy, VictimProfile, sanitize
 
@@ -20,7 +22,7 @@ from . import secrets as hub_secrets
 from .cli_io import (EXIT_OK, Parser, common, dump, emit, load_input, parse_json, parse_now, read_bytes,
                      write_atomic)
 from .demo import run_demo
-from .errors import EXIT_BAD_INPUT, EXIT_REFUSED, HubError
+from .errors import EXIT_BAD_INPUT, EXIT_REFUSED, HubError, Invalid
 from .services import accounts, agreements
 from .services.permissions import cli_operator
 
@@ -162,11 +164,11 @@ def cmd_nda_render(args) -> int:
         try:
             extra["effective_date"] = date.fromisoformat(args.effective_date)
         except ValueError:
-            raise BadInput("--effective-date must be a date like 2026-04-01") from None
+            raise Invalid("--effective-date must be a date like 2026-04-01") from None
     try:
         text = render(args.lang, party_a=args.party_a, party_b=args.party_b, fmt=args.format, **extra)
     except ValueError as exc:
-        raise BadInput(f"nda render: {exc}") from None
+        raise Invalid(f"nda render: {exc}") from None
     write_atomic(args.output, text.encode("utf-8"))
     return EXIT_OK
 
@@ -201,15 +203,13 @@ def cmd_publish(args) -> int:
 
 def cmd_poll(args) -> int:
     """`hub poll`: exit 2 with one line when the server refuses or cannot be reached."""
-    import requests
-
     try:
         result = feed.poll(args.url, args.collection, args.user, args.password, args.output_dir, args.state,
                            args.page_size)
     except requests.HTTPError as exc:
-        raise BadInput(f"poll: the server answered {exc.response.status_code}") from None
+        raise Invalid(f"poll: the server answered {exc.response.status_code}") from None
     except requests.ConnectionError:
-        raise BadInput(f"poll: cannot connect to {args.url}") from None
+        raise Invalid(f"poll: cannot connect to {args.url}") from None
     if args.output_dir or args.json:
         return emit(args, result)
     print(f"hub: {result['objects']} new objects", file=sys.stderr)

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import orjson
 
-from sanitizer import BadInput
 from sanitizer.formats import csv_to_bundle, text_to_bundle
 
-from .errors import EXIT_BAD_INPUT
+from .errors import EXIT_BAD_INPUT, Invalid
 
 EXIT_OK = 0
 
@@ -42,13 +41,13 @@ def emit(args, result: dict) -> int:
 
 
 def read_bytes(path: str, what: str) -> bytes:
-    """Read a file (or stdin for '-'); BadInput if it cannot be read."""
+    """Read a file (or stdin for '-'); Invalid if it cannot be read."""
     try:
         if path == "-":
             return sys.stdin.buffer.read()
         return Path(path).read_bytes()
     except OSError as exc:
-        raise BadInput(f"{what}: cannot read {path} ({exc.strerror or type(exc).__name__})") from None
+        raise Invalid(f"{what}: cannot read {path} ({exc.strerror or type(exc).__name__})") from None
 
 
 def decode_text(data: bytes, what: str) -> str:
@@ -56,16 +55,16 @@ def decode_text(data: bytes, what: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise BadInput(f"{what}: not UTF-8 text (byte {exc.start})") from None
+        raise Invalid(f"{what}: not UTF-8 text (byte {exc.start})") from None
 
 
 def parse_json(data: bytes, what: str):
-    """Parse JSON; BadInput with line and column on error."""
+    """Parse JSON; Invalid with line and column on error."""
     text = decode_text(data, what)
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        raise BadInput(f"{what}: not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+        raise Invalid(f"{what}: not valid JSON (line {exc.lineno}, column {exc.colno})") from None
 
 
 def write_atomic(path: str, data: bytes) -> None:
@@ -81,7 +80,7 @@ def write_atomic(path: str, data: bytes) -> None:
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise BadInput(f"output: cannot write {path} ({exc.strerror or type(exc).__name__})") from None
+        raise Invalid(f"output: cannot write {path} ({exc.strerror or type(exc).__name__})") from None
 
 
 def load_input(path: str, fmt: str | None, now: datetime) -> dict:
@@ -104,7 +103,7 @@ def parse_now(value: str | None) -> datetime:
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise BadInput("--now: not an ISO 8601 date-time") from None
+        raise Invalid("--now: not an ISO 8601 date-time") from None
     return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from sanitizer import BadInput
 
+from .errors import Invalid
 from . import client
 from .admin import data_dir_arg
 from .cli_io import emit
@@ -92,7 +92,7 @@ def cmd_submit(args) -> int:
 def cmd_verify(args) -> int:
     if args.url:
         if not (args.publication and args.user and args.password):
-            raise BadInput("verify --url needs a publication id, --user and --password")
+            raise Invalid("verify --url needs a publication id, --user and --password")
         result = client.verify_remote(args.url, args.user, args.password, args.publication, args.public_key)
     else:
         result = _verify_local(args)
@@ -123,7 +123,7 @@ def _verify_local(args) -> dict:
                 fetched[(obj["id"], obj.get("modified") or obj.get("created"))] = obj
         problems += [f"{pub.id}: {p}" for p in verify_publication(pub, fetched, trusted_key=key)]
     if args.publication and count == 0:
-        raise BadInput("no such publication")
+        raise Invalid("no such publication")
     return {"publications": count, "objects": objects, "valid": not problems, "problems": problems}
 
 

@@ -14,6 +14,8 @@ from importlib import resources
 
 from .admin import data_dir_arg, init
 from .context import HubContext
+from .errors import Invalid
+from .feed import serve
 from .services import accounts, agreements, publication, review, submissions
 from .services.permissions import cli_operator
 
@@ -71,9 +73,7 @@ def quickstart(args) -> int:
         state = json.loads((data.path / KEYS_FILE).read_text(encoding="utf-8"))
         print(f"hub: reusing the quickstart hub in {data.path}", file=sys.stderr)
     elif data.exists():
-        from sanitizer import BadInput
-
-        raise BadInput(f"{data.path} already holds a hub that quickstart did not create; "
+        raise Invalid(f"{data.path} already holds a hub that quickstart did not create; "
                        "pass --data-dir to an empty directory")
     else:
         state = _setup(data)
@@ -105,7 +105,5 @@ def quickstart(args) -> int:
     print("\n".join(lines), flush=True)
     if args.no_serve:
         return 0
-    from .feed import serve
-
     print("Ctrl-C stops the server.", flush=True)
     return serve(data, args.host, args.port, 8)

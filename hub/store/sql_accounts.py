@@ -148,8 +148,9 @@ class AccountsPart(SqlCore):
 
     def access(self, principal: Principal, collection: Collection) -> Access:
         if collection.inbox_of is not None:
-            # A CSIRT's inbox: its own submitters push, nobody reads (writes become submissions).
-            return Access(False, principal.org == collection.inbox_of and principal.role in ("submitter", "admin"))
+            # A CSIRT's inbox: its own submitters push, nobody reads (writes become submissions,
+            # which only a submitter key may make).
+            return Access(False, principal.org == collection.inbox_of and principal.role == "submitter")
         if principal.role == "admin" and principal.org_type == "operator":
             return Access(True, True)
         with self._read() as conn:
