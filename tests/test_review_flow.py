@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text as sql_text
 
 from conftest import ROOT
+from hub.cli import main as hub_cli
 from hub.context import HubContext
 from hub.crypto import SealError
 from hub.datadir import DataDir
@@ -280,3 +281,15 @@ def test_quickstart_sets_up_a_reviewed_hub(tmp_path):
     again = _cli("quickstart", "--data-dir", str(tmp_path / "qs"), "--no-serve")
     assert again.returncode == 0 and "reusing" in again.stderr
     assert len(store.list_submissions(SubmissionFilter())) == 2  # nothing set up twice
+
+
+def test_cli_and_api_auto_publish_share_one_rule(env):
+    """`hub auto-publish` runs the API's service: CSIRTs only, unknown organisations refused,
+    the change and its audit entry written together."""
+    assert hub_cli(["auto-publish", "--org", "peer-b", "on", "--data-dir", str(env.data.path)]) == 2
+    assert env.ctx.store.get_org("peer-b").auto_publish is False
+    assert hub_cli(["auto-publish", "--org", "nobody", "on", "--data-dir", str(env.data.path)]) == 2
+    assert hub_cli(["auto-publish", "--org", "csirt-a", "on", "--data-dir", str(env.data.path)]) == 0
+    assert env.ctx.store.get_org("csirt-a").auto_publish is True
+    last = env.ctx.store.list_audit()[-1]
+    assert (last.actor, last.action, last.subject) == ("cli", "auto-publish", "csirt-a")
