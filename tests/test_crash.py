@@ -99,7 +99,7 @@ class WriteProbe:
 
     def __call__(self) -> bool:
         if self.pg:
-            from hub.store.sql import PG_OBJECTS_LOCK
+            from hub.store.sql_core import PG_OBJECTS_LOCK
 
             (n,) = self.conn.execute(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
