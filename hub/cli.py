@@ -68,7 +68,8 @@ def _add_operator_commands(sub) -> None:
     p.add_argument("--type", required=True, choices=["csirt", "peer"])
     p.add_argument("--sector")
     p.add_argument("--region")
-    p.set_defaults(func=lambda a: _with_store(a, accounts.add_org, name=a.name, org_type=a.type, sector=a.sector, region=a.region))
+    p.set_defaults(func=lambda a: _with_store(a, accounts.add_org, name=a.name, org_type=a.type, sector=a.sector,
+                                              region=a.region))
     p = common(org.add_parser("list", help="list organisations"))
     p.set_defaults(func=lambda a: _with_store(a, accounts.list_orgs))
 

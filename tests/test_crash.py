@@ -67,9 +67,11 @@ def site(request, tmp_path_factory):
     (data / "config.json").write_text(json.dumps(config))
     store = open_store(config["database_url"])
     probe = WriteProbe({"backend": request.param, "url": config["database_url"]})
-    accounts.add_org(store, principal=cli_operator(), name="csirt-a", org_type="csirt")  # in-process: a CLI run each costs a second
+    # In-process: a CLI run each costs a second.
+    accounts.add_org(store, principal=cli_operator(), name="csirt-a", org_type="csirt")
     keys = {"writer": accounts.create_key(store, principal=cli_operator(), org="csirt-a", role="consumer")}
-    accounts.set_grant(store, principal=cli_operator(), org="csirt-a", collection="TLP:GREEN", read=True, write=True, value=True)
+    accounts.set_grant(store, principal=cli_operator(), org="csirt-a", collection="TLP:GREEN", read=True, write=True,
+                       value=True)
     cid = next(c["id"] for c in init["collections"] if c["title"] == "TLP:GREEN")
     state = {"data": data, "keys": keys, "cid": cid, "store": store, "url": config["database_url"],
              "backend": request.param, "base": store.count_objects(cid), "probe": probe}

@@ -45,7 +45,8 @@ def target(request, tmp_path_factory):
     accounts.add_org(store, principal=cli_operator(), name="peer-b", org_type="peer")
     keys = {"reader": accounts.create_key(store, principal=cli_operator(), org="peer-b", role="consumer"),
             "writer": accounts.create_key(store, principal=cli_operator(), org="csirt-a", role="consumer")}
-    accounts.set_grant(store, principal=cli_operator(), org="csirt-a", collection="TLP:GREEN", read=True, write=True, value=True)
+    accounts.set_grant(store, principal=cli_operator(), org="csirt-a", collection="TLP:GREEN", read=True, write=True,
+                       value=True)
     store.close()
     published = [indicator(700_000 + i, f"[ipv4-addr:value = '203.0.113.{i + 1}']", name=f"C2 {i}")
                  for i in range(N_PUBLISHED)]

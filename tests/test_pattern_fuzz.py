@@ -74,7 +74,8 @@ VICTIM_MARKERS = VICTIM + FORBIDDEN + ["198.51.100.96/29", "198.51.100.97/32"]
 
 
 @st.composite
-def comparison(draw, obj_type: str, vals=values, ranges=("198.51.100.96/29", "192.0.2.0/24", "198.51.100.97/32")) -> str:
+def comparison(draw, obj_type: str, vals=values,
+               ranges=("198.51.100.96/29", "192.0.2.0/24", "198.51.100.97/32")) -> str:
     kind = draw(st.integers(0, 9))
     if obj_type == "network-traffic" and kind == 0:
         return f"network-traffic:dst_port {draw(st.sampled_from(['=', '>', '<', '!=']))} {draw(st.integers(0, 70000))}"

@@ -77,7 +77,8 @@ def _submit(e, ref="CASE-1", tlp="green", bundle=None):
 
 def _release_all(e, sub):
     for hold in json.loads(e.ctx.store.get_submission(sub.id).report)["holds"]:
-        release_hold(e.ctx, principal=e.analyst, submission_id=sub.id, obj=hold["object"], justification="seen at several victims, safe to share")
+        release_hold(e.ctx, principal=e.analyst, submission_id=sub.id, obj=hold["object"],
+                     justification="seen at several victims, safe to share")
 
 
 def test_sealed_payload_is_bound_to_its_submission(env):
@@ -165,11 +166,13 @@ def test_undo_restores_a_false_positive_and_refuses_a_victim_value(env):
     host = next(k for e, k in zip(private["entries"], keys) if e["original"] == "YMB-FS02")
     with pytest.raises(Invalid, match="justification"):
         undo_redaction(env.ctx, principal=env.analyst, submission_id=sub.id, entry_key=alias, justification="short")
-    restored = undo_redaction(env.ctx, principal=env.analyst, submission_id=sub.id, entry_key=alias, justification="an attacker alias, not a victim employee")
+    restored = undo_redaction(env.ctx, principal=env.analyst, submission_id=sub.id, entry_key=alias,
+                              justification="an attacker alias, not a victim employee")
     assert NOT_A_VICTIM in restored.draft
     before = env.ctx.store.get_submission(sub.id).draft
     with pytest.raises(Refused, match="leak gate"):
-        undo_redaction(env.ctx, principal=env.analyst, submission_id=sub.id, entry_key=host, justification="the analyst believes this host is harmless")
+        undo_redaction(env.ctx, principal=env.analyst, submission_id=sub.id, entry_key=host,
+                       justification="the analyst believes this host is harmless")
     assert env.ctx.store.get_submission(sub.id).draft == before  # unchanged
     # A later edit recomputes from the raw input and keeps the earlier undo.
     again = change_tlp(env.ctx, principal=env.analyst, submission_id=sub.id, tlp="amber")
