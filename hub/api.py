@@ -1,9 +1,10 @@
 """The submission and review API under /api/v1/, and its OpenAPI document at /api/openapi.json.
 
 A thin JSON layer over `hub.services`: it takes the principal the app's one authentication hook
-resolved (`g.principal`), parses and size-checks bodies, calls one service per endpoint and
-turns every `HubError` into `{"title", "description"}` with the error's status. The services' messages never carry a
-submitted value; the unexpected becomes a bare 500 whose details go to the log only.
+resolved (`g.principal`), parses and size-checks bodies, calls one service per endpoint and turns
+every `HubError` into `{"title", "description"}` with the status its class carries (one handler,
+registered on the base class). The services' messages never carry a submitted value; the
+unexpected becomes a bare 500 whose details go to the log only.
 """
 from __future__ import annotations
 
@@ -64,10 +65,11 @@ def _hub_error(exc: HubError):
     return error(exc.status, str(exc))
 
 
+bp.register_error_handler(HubError, _hub_error)
+
+
 @bp.errorhandler(Exception)
 def _handle(exc: Exception):
-    if isinstance(exc, HubError):
-        return _hub_error(exc)
     if isinstance(exc, HTTPException) and exc.code and exc.code < 500:
         return error(exc.code, exc.description or HTTP_STATUS_CODES.get(exc.code, "Error"))
     # Only the type: an exception's message may quote stored or submitted data.
