@@ -228,7 +228,7 @@ def breakdown(data_dir: Path, coll_id: str, key: dict, args, mid: str | None) ->
     from hub.datadir import DataDir
     from hub.app import create_app
     from hub.store.base import ObjectFilter
-    from taxii_server.rawjson import RawEnvelope
+    from hub.taxii.rawjson import RawEnvelope
 
     data = DataDir(data_dir)
     store = data.open_store()
@@ -502,11 +502,11 @@ def code_version() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                               check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "hub", "taxii_server"], cwd=ROOT,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "hub"], cwd=ROOT,
                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return head + (" + uncommitted changes in hub/ or taxii_server/" if dirty else "")
+    return head + (" + uncommitted changes in hub/" if dirty else "")
 
 
 # ---------------------------------------------------------------------------- main

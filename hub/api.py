@@ -1,9 +1,10 @@
 """The submission and review API under /api/v1/, and its OpenAPI document at /api/openapi.json.
 
-A thin JSON layer over the services (`intake`, `review`, `publication`): it authenticates with
-the TAXII feed's principal (`g.principal`), parses and size-checks bodies, and turns every
-failure into `{"title", "description"}` with a 4xx status. The services' messages never carry a
-submitted value; the unexpected becomes a bare 500 whose details go to the log only.
+A thin JSON layer over `hub.services`: it takes the principal the app's one authentication hook
+resolved (`g.principal`), parses and size-checks bodies, calls one service per endpoint and turns
+every `HubError` into `{"title", "description"}` with the status its class carries (one handler,
+registered on the base class). The services' messages never carry a submitted value; the
+unexpected becomes a bare 500 whose details go to the log only.
 """
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, UnsupportedMediaType
 from werkzeug.http import HTTP_STATUS_CODES
 
-from sanitizer import BadInput
-from taxii_server.auth import REALM
-
-from . import intake, publication, review
-from .errors import Forbidden, HubError, Invalid, Missing, WrongState
-from .store.base import Conflict, StoreError, SubmissionFilter, TLP_LEVELS
-from .store.base import NotFound as StoreNotFound
-from .store.schema import SUBMISSION_STATES
+from .auth import REALM
+from .context import HubContext
+from .domain import SUBMISSION_STATES, TLP_LEVELS
+from .errors import HubError, Invalid, Missing, Unauthenticated
+from .openapi import document
+from .services import permissions, profiles, publication, review, submissions
+from .services.validation import check_tree
+from .store.base import Principal, SubmissionFilter
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -32,10 +33,6 @@ JSON = "application/json"
 # (and a NUL or stray byte never reaches PostgreSQL).
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,99}$")
 MAX_LIMIT = 500
-
-
-class Unauthenticated(Exception):
-    """No valid key on a request that needs one (401 with a challenge)."""
 
 
 # -- responses ---------------------------------------------------------------------------------
@@ -61,20 +58,18 @@ def _unauthorised() -> Response:
                  {"WWW-Authenticate": f'Basic realm="{REALM}", Bearer realm="{REALM}"'})
 
 
-@bp.errorhandler(Exception)
-def _handle(exc: Exception):
+def _hub_error(exc: HubError):
+    """The one mapping of the hub's errors to answers: the class carries the status."""
     if isinstance(exc, Unauthenticated):
         return _unauthorised()
-    if isinstance(exc, HubError):
-        return error(exc.status, str(exc))
-    if isinstance(exc, BadInput):
-        return error(400, str(exc))
-    if isinstance(exc, StoreNotFound):
-        return error(404, str(exc))
-    if isinstance(exc, Conflict):
-        return error(409, str(exc))
-    if isinstance(exc, StoreError):
-        return error(400, str(exc))
+    return error(exc.status, str(exc))
+
+
+bp.register_error_handler(HubError, _hub_error)
+
+
+@bp.errorhandler(Exception)
+def _handle(exc: Exception):
     if isinstance(exc, HTTPException) and exc.code and exc.code < 500:
         return error(exc.code, exc.description or HTTP_STATUS_CODES.get(exc.code, "Error"))
     # Only the type: an exception's message may quote stored or submitted data.
@@ -105,11 +100,11 @@ def _authenticate():
 
 # -- request helpers ---------------------------------------------------------------------------
 
-def ctx():
-    return current_app.config["HUB_CTX"]
+def ctx() -> HubContext:
+    return current_app.extensions["hub"]
 
 
-def me():
+def me() -> Principal | None:
     return g.principal
 
 
@@ -124,7 +119,7 @@ def json_body() -> tuple[dict, int]:
         raise Invalid("the request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise Invalid("the request body must be a JSON object")
-    intake.check_tree(body)
+    check_tree(body)
     return body, len(raw)
 
 
@@ -145,7 +140,7 @@ def checked_name(value: str, what: str = "submission") -> str:
 
 
 def view(sub, *, full: bool = True) -> dict:
-    body = intake.submission_view(ctx(), sub)
+    body = submissions.describe(ctx(), sub)
     if not full:
         body.pop("report", None)  # lists stay light; the report is one GET away
     return body
@@ -155,15 +150,9 @@ def view(sub, *, full: bool = True) -> dict:
 
 @bp.post("/v1/submissions")
 def submit():
-    intake.require_submitter(ctx().store, me())  # 403 before the body is even read
+    permissions.require_submitter(me())  # 403 before the body is even read
     body, size = json_body()
-    try:
-        sub = intake.submit(ctx(), me(), body, source="api", raw_size=size)
-    except BadInput as exc:  # the profile's messages say "profile:"; here the field is victim_profile
-        message = str(exc)
-        if "victim_profile" in body and message.startswith("profile:"):
-            message = "victim_profile:" + message[len("profile:"):]
-        raise Invalid(message) from None
+    sub = submissions.submit(ctx(), principal=me(), body=body, source="api", raw_size=size)
     url = f"/api/v1/submissions/{sub.id}"
     result = {"id": sub.id, "status": sub.status, "mode": sub.mode, "status_url": url}
     if sub.status == "failed" and sub.mode == "inline" and not (sub.message or "").startswith("internal error"):
@@ -190,11 +179,6 @@ def _list_filter(params) -> tuple[SubmissionFilter, int, int]:
         raise Invalid("'needs_review' must be true or false")
     limit = _int_param(params, "limit", 100, 1, MAX_LIMIT)
     offset = _int_param(params, "offset", 0, 0, 1_000_000)
-    if not intake.is_reviewer(me()):
-        intake.require_submitter(ctx().store, me())
-        if org is not None and org != me().org:
-            raise Forbidden("a submitter sees only its own organisation's submissions")
-        org = me().org
     flt = SubmissionFilter(org=org, status=status, tlp=tlp,
                            needs_review=None if needs is None else needs == "true")
     return flt, limit, offset
@@ -212,12 +196,12 @@ def _int_param(params, name: str, default: int, low: int, high: int) -> int:
 @bp.get("/v1/submissions")
 def list_submissions():
     flt, limit, offset = _list_filter(request.args)
-    subs = ctx().store.list_submissions(flt, limit=limit, offset=offset)
+    subs = submissions.listing(ctx(), principal=me(), flt=flt, limit=limit, offset=offset)
     return _json({"submissions": [view(s, full=False) for s in subs], "limit": limit, "offset": offset})
 
 
 def _visible(sid: str):
-    return intake.visible_submission(ctx(), me(), checked_name(sid))
+    return permissions.visible_submission(ctx(), principal=me(), submission_id=checked_name(sid))
 
 
 @bp.get("/v1/submissions/<sid>")
@@ -227,110 +211,92 @@ def get_submission(sid):
 
 @bp.get("/v1/submissions/<sid>/draft")
 def get_draft(sid):
-    sub = _visible(sid)
-    if sub.draft is None:
-        raise WrongState(f"the submission is {sub.status}; it has no draft")
-    return Response(sub.draft, mimetype=JSON)  # stored canonical JSON, served as is
+    draft = submissions.draft(ctx(), principal=me(), submission_id=checked_name(sid))
+    return Response(draft, mimetype=JSON)  # stored canonical JSON, served as is
 
 
 @bp.get("/v1/submissions/<sid>/private-report")
 def get_private_report(sid):
-    sub = _visible(sid)  # the owner's submitter or a reviewer: the only ones who see originals
-    if sub.purged is not None:
-        raise Missing("the private report was purged after the retention period")
-    report = intake.open_private_report(ctx(), sub)
-    if report is None:
-        raise WrongState(f"the submission is {sub.status}; it has no report")
-    for entry, key in zip(report["entries"], review.entry_keys(report["entries"])):
-        entry["key"] = key  # what POST .../redactions/undo names
-    ctx().store.append_audit(me().key_id, "read-private-report", sub.id, {"org": sub.org})
-    return _json(report)
+    # The owner's submitter or a reviewer: the only ones who see originals.
+    return _json(submissions.private_report(ctx(), principal=me(), submission_id=checked_name(sid)))
 
 
 # -- review actions (the hub's analysts) ---------------------------------------------------------
 
 def _review_body(allowed: set[str]) -> dict:
-    review.require_reviewer(me())  # 403 before the body is parsed
+    permissions.require_reviewer(me())  # 403 before the body is parsed
     body, _ = json_body()
     return fields(body, allowed, allowed)
 
 
 @bp.post("/v1/submissions/<sid>/approve")
 def approve(sid):
-    review.require_reviewer(me())
-    return _json(view(publication.approve(ctx(), me(), checked_name(sid))))
+    permissions.require_reviewer(me())
+    return _json(view(publication.approve(ctx(), principal=me(), submission_id=checked_name(sid))))
 
 
 @bp.post("/v1/submissions/<sid>/reject")
 def reject(sid):
     body = _review_body({"reason"})
-    return _json(view(review.reject(ctx(), me(), checked_name(sid), body["reason"])))
+    return _json(view(review.reject(ctx(), principal=me(), submission_id=checked_name(sid), reason=body["reason"])))
 
 
 @bp.post("/v1/submissions/<sid>/redactions")
 def add_redaction(sid):
     body = _review_body({"value", "field"})
-    return _json(view(review.add_redaction(ctx(), me(), checked_name(sid), body["value"], body["field"])))
+    return _json(view(review.add_redaction(ctx(), principal=me(), submission_id=checked_name(sid),
+                                                 value=body["value"], field=body["field"])))
 
 
 @bp.post("/v1/submissions/<sid>/redactions/undo")
 def undo_redaction(sid):
     body = _review_body({"entry", "justification"})
-    return _json(view(review.undo_redaction(ctx(), me(), checked_name(sid), body["entry"],
-                                            body["justification"])))
+    return _json(view(review.undo_redaction(ctx(), principal=me(), submission_id=checked_name(sid),
+                                                  entry_key=body["entry"], justification=body["justification"])))
 
 
 @bp.post("/v1/submissions/<sid>/tlp")
 def change_tlp(sid):
     body = _review_body({"tlp"})
-    return _json(view(review.change_tlp(ctx(), me(), checked_name(sid), body["tlp"])))
+    return _json(view(review.change_tlp(ctx(), principal=me(), submission_id=checked_name(sid), tlp=body["tlp"])))
 
 
 @bp.post("/v1/submissions/<sid>/holds/release")
 def release_hold(sid):
     body = _review_body({"object", "justification"})
-    return _json(view(review.release_hold(ctx(), me(), checked_name(sid), body["object"],
-                                          body["justification"])))
+    return _json(view(review.release_hold(ctx(), principal=me(), submission_id=checked_name(sid),
+                                                obj=body["object"], justification=body["justification"])))
 
 
 # -- registered victim profiles ----------------------------------------------------------------
 
 @bp.post("/v1/profiles")
 def add_profile():
-    intake.require_submitter(ctx().store, me())
+    permissions.require_submitter(me())  # 403 before the body is parsed
     body, _ = json_body()
     fields(body, {"name", "profile", "default", "victim_ref"}, {"name", "profile"})
-    stored = intake.register_profile(ctx(), me(), body["name"], body["profile"], body.get("default", False),
-                                     body.get("victim_ref"))
+    stored = profiles.add_profile(ctx(), principal=me(), name=body["name"], profile=body["profile"],
+                                  default=body.get("default", False), victim_ref=body.get("victim_ref"))
     url = f"/api/v1/profiles/{stored.id}"
-    return _json(intake.profile_view(stored), 201, {"Location": url})  # never the profile itself
+    return _json(profiles.describe(stored), 201, {"Location": url})  # never the profile itself
 
 
 @bp.get("/v1/profiles")
 def list_profiles():
-    intake.require_submitter(ctx().store, me())
-    return _json({"profiles": [intake.profile_view(p) for p in ctx().store.list_profiles(me().org)]})
+    return _json({"profiles": [profiles.describe(p) for p in profiles.list_profiles(ctx(), principal=me())]})
 
 
 @bp.delete("/v1/profiles/<pid>")
 def delete_profile(pid):
-    intake.require_submitter(ctx().store, me())
-    ctx().store.delete_profile(me().org, checked_name(pid, "profile"))  # another CSIRT's: NotFound
-    ctx().store.append_audit(me().key_id, "profile-delete", pid, {"org": me().org})
+    permissions.require_submitter(me())
+    profiles.delete_profile(ctx(), principal=me(), profile_id=checked_name(pid, "profile"))  # another CSIRT's: 404
     return Response(status=204)
 
 
 # -- publications --------------------------------------------------------------------------------
 
 def _readable_publication(pub_id: str):
-    pub = ctx().store.get_publication(checked_name(pub_id, "publication"))
-    if pub is not None and not intake.is_reviewer(me()):
-        coll = ctx().store.find_collection(pub.collection_id)
-        if coll is None or not ctx().store.access(me(), coll).can_read:
-            pub = None  # not even confirmed to exist
-    if pub is None:
-        raise Missing("no such publication")
-    return pub
+    return publication.readable(ctx(), principal=me(), publication_id=checked_name(pub_id, "publication"))
 
 
 @bp.get("/v1/publications/<pub_id>")
@@ -355,27 +321,15 @@ def signing_key():
 
 @bp.put("/v1/orgs/<org>/auto-publish")
 def set_auto_publish(org):
-    p = me()
-    if not (p.org_type == "operator" and p.role == "admin"):
-        raise Forbidden("only the hub's administrators may change auto-publish")
+    permissions.require_admin(me())  # 403 before the body is parsed
     body, _ = json_body()
     fields(body, {"enabled"}, {"enabled"})
-    if not isinstance(body["enabled"], bool):
-        raise Invalid("'enabled' must be true or false")
-    found = ctx().store.get_org(checked_name(org, "organisation"))
-    if found is None:
-        raise Missing("no such organisation")
-    if found.type != "csirt":
-        raise Invalid("auto-publish applies to CSIRTs only")
-    ctx().store.set_auto_publish(found.name, body["enabled"])
-    ctx().store.append_audit(p.key_id, "auto-publish", found.name, {"enabled": body["enabled"]})
-    return _json({"org": found.name, "auto_publish": body["enabled"]})
+    return _json(publication.set_auto_publish(ctx(), principal=me(), org=checked_name(org, "organisation"),
+                                              enabled=body["enabled"]))
 
 
 @bp.get("/openapi.json")
 def openapi():
-    from .openapi import document
-
     return _json(document())
 
 

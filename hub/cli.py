@@ -6,32 +6,33 @@ Exit codes: 0 done; 2 bad input (one line on stderr, no traceback); 3 refused by
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
-import orjson
+import requests
 
+from nda_templates.render import CLAUSE_IDS, render
 from sanitizer import BadInput, LeakRefused, Policy, VictimProfile, sanitize
 
-from . import admin, agreements, feed
+from . import admin, cli_review, feed
 from . import secrets as hub_secrets
+from .cli_io import (EXIT_OK, Parser, common, dump, emit, load_input, parse_json, parse_now, read_bytes,
+                     write_atomic)
+from .demo import run_demo
+from .errors import EXIT_BAD_INPUT, EXIT_REFUSED, HubError, Invalid
+from .services import accounts, agreements
+from .services.permissions import cli_operator
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_INTERNAL = 0, 2, 3, 1
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that exits 2 with one line, as every other bad input does."""
-
-    def error(self, message: str) -> None:  # pragma: no cover - exercised through main()
-        self.exit(EXIT_BAD_INPUT, f"hub: {message}\n")
+EXIT_INTERNAL = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every `hub` sub-command."""
-    parser = _Parser(prog="hub", description="De-identified attack-technique sharing hub")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = Parser(prog="hub", description="De-identified attack-technique sharing hub")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     s = sub.add_parser("sanitize", help="de-identify a STIX 2.1 bundle, CSV or text IOC list")
     s.add_argument("input", help="input file, or - for standard input")
@@ -51,56 +52,49 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("-o", "--output-dir", default="hub-demo-output", help="where to write the results")
     d.set_defaults(func=cmd_demo)
     _add_operator_commands(sub)
-    from . import cli_review
-
-    cli_review.add_commands(sub, _common, _Parser)
+    cli_review.add_commands(sub, common, Parser)
     return parser
 
 
-def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("--data-dir", help="hub data directory (default: $HUB_DATA_DIR or ./hubdata)")
-    p.add_argument("--json", action="store_true", help="print what was done as one JSON object")
-    return p
-
-
 def _add_operator_commands(sub) -> None:
-    p = _common(sub.add_parser("init", help="create the store, secrets, operator, TLP collections, admin key"))
+    p = common(sub.add_parser("init", help="create the store, secrets, operator, TLP collections, admin key"))
     p.add_argument("--database-url", help="postgresql+psycopg://… (default: SQLite in the data directory)")
     p.set_defaults(func=cmd_init)
 
     org = sub.add_parser("org", help="member organisations").add_subparsers(dest="org_cmd", required=True,
-                                                                            parser_class=_Parser)
-    p = _common(org.add_parser("add", help="register an organisation"))
+                                                                            parser_class=Parser)
+    p = common(org.add_parser("add", help="register an organisation"))
     p.add_argument("name")
     p.add_argument("--type", required=True, choices=["csirt", "peer"])
     p.add_argument("--sector")
     p.add_argument("--region")
-    p.set_defaults(func=lambda a: _with_store(a, admin.org_add, a.name, a.type, a.sector, a.region))
-    p = _common(org.add_parser("list", help="list organisations"))
-    p.set_defaults(func=lambda a: _with_store(a, admin.org_list))
+    p.set_defaults(func=lambda a: _with_store(a, accounts.add_org, name=a.name, org_type=a.type, sector=a.sector,
+                                              region=a.region))
+    p = common(org.add_parser("list", help="list organisations"))
+    p.set_defaults(func=lambda a: _with_store(a, accounts.list_orgs))
 
-    key = sub.add_parser("key", help="API keys").add_subparsers(dest="key_cmd", required=True, parser_class=_Parser)
-    p = _common(key.add_parser("create", help="create a key (shown once)"))
+    key = sub.add_parser("key", help="API keys").add_subparsers(dest="key_cmd", required=True, parser_class=Parser)
+    p = common(key.add_parser("create", help="create a key (shown once)"))
     p.add_argument("--org", required=True)
     p.add_argument("--role", required=True, choices=["submitter", "consumer", "analyst", "admin"])
-    p.set_defaults(func=lambda a: _with_store(a, admin.key_create, a.org, a.role))
-    p = _common(key.add_parser("revoke", help="revoke a key at once"))
+    p.set_defaults(func=lambda a: _with_store(a, accounts.create_key, org=a.org, role=a.role))
+    p = common(key.add_parser("revoke", help="revoke a key at once"))
     p.add_argument("key_id")
-    p.set_defaults(func=lambda a: _with_store(a, admin.key_revoke, a.key_id))
-    p = _common(key.add_parser("list", help="list keys (never their secrets)"))
-    p.set_defaults(func=lambda a: _with_store(a, admin.key_list))
+    p.set_defaults(func=lambda a: _with_store(a, accounts.revoke_key, key_id=a.key_id))
+    p = common(key.add_parser("list", help="list keys (never their secrets)"))
+    p.set_defaults(func=lambda a: _with_store(a, accounts.list_keys))
 
     for name, value in (("grant", True), ("revoke-grant", False)):
-        p = _common(sub.add_parser(name, help=f"{'give' if value else 'take'} read/write on a collection"))
+        p = common(sub.add_parser(name, help=f"{'give' if value else 'take'} read/write on a collection"))
         p.add_argument("--org", required=True)
         p.add_argument("--collection", required=True, help="collection id or title")
         p.add_argument("--read", action="store_true")
         p.add_argument("--write", action="store_true")
-        p.set_defaults(func=lambda a, v=value: _with_store(a, admin.set_grant, a.org, a.collection, a.read,
-                                                           a.write, v))
+        p.set_defaults(func=lambda a, v=value: _with_store(a, accounts.set_grant, org=a.org, collection=a.collection,
+                                                           read=a.read, write=a.write, value=v))
 
     nda = sub.add_parser("nda", help="model NDA clauses").add_subparsers(dest="nda_cmd", required=True,
-                                                                        parser_class=_Parser)
+                                                                        parser_class=Parser)
     p = nda.add_parser("render", help="render the model clauses for two parties")
     p.add_argument("--lang", required=True, choices=["ja", "en"])
     p.add_argument("--party-a", required=True, help="the expert organisation (CSIRT, IR vendor)")
@@ -114,30 +108,32 @@ def _add_operator_commands(sub) -> None:
     p.set_defaults(func=cmd_nda_render)
 
     ag = sub.add_parser("agreement", help="NDA agreements that allow sharing").add_subparsers(
-        dest="agreement_cmd", required=True, parser_class=_Parser)
-    p = _common(ag.add_parser("add", help="register an agreement between a CSIRT and a victim"))
+        dest="agreement_cmd", required=True, parser_class=Parser)
+    p = common(ag.add_parser("add", help="register an agreement between a CSIRT and a victim"))
     p.add_argument("--org", required=True, help="the CSIRT")
     p.add_argument("--victim-ref", required=True, help="the CSIRT's own case reference for the victim")
     p.add_argument("--signed-on", required=True, help="YYYY-MM-DD")
     p.add_argument("--expires", help="YYYY-MM-DD (default: no end date)")
     p.add_argument("--clauses", help="comma-separated clause ids (default: all)")
-    p.set_defaults(func=lambda a: _with_store(a, agreements.add, a.org, a.victim_ref, a.signed_on, a.expires,
-                                              a.clauses, _clause_ids()))
-    p = _common(ag.add_parser("list", help="list agreements"))
+    p.set_defaults(func=lambda a: _with_store(a, agreements.add_agreement, org=a.org, victim_ref=a.victim_ref,
+                                              signed_on=a.signed_on, expires=a.expires, clauses=a.clauses,
+                                              all_clauses=CLAUSE_IDS))
+    p = common(ag.add_parser("list", help="list agreements"))
     p.add_argument("--org")
-    p.set_defaults(func=lambda a: _with_store(a, agreements.list_all, a.org))
-    p = _common(ag.add_parser("withdraw", help="the victim objects to sharing from now on"))
+    p.set_defaults(func=lambda a: _with_store(a, agreements.list_agreements, org=a.org))
+    p = common(ag.add_parser("withdraw", help="the victim objects to sharing from now on"))
     p.add_argument("victim_ref")
     p.add_argument("--org", help="needed when several CSIRTs use the same reference")
     p.add_argument("--on", help="YYYY-MM-DD (default: today)")
-    p.set_defaults(func=lambda a: _with_store(a, agreements.withdraw, a.victim_ref, a.org, a.on, _today()))
+    p.set_defaults(func=lambda a: _with_store(a, agreements.withdraw_agreement, victim_ref=a.victim_ref, org=a.org,
+                                              on=a.on, today=_today()))
 
-    p = _common(sub.add_parser("publish", help="operator bulk publication of a bundle into a collection"))
+    p = common(sub.add_parser("publish", help="operator bulk publication of a bundle into a collection"))
     p.add_argument("bundle")
     p.add_argument("--collection", required=True, help="collection id or title")
     p.set_defaults(func=cmd_publish)
 
-    p = _common(sub.add_parser("serve", help="serve the TAXII 2.1 feed (waitress)"))
+    p = common(sub.add_parser("serve", help="serve the TAXII 2.1 feed (waitress)"))
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--workers", type=int, default=8, help="worker threads")
@@ -163,35 +159,23 @@ def _add_operator_commands(sub) -> None:
 
 def cmd_nda_render(args) -> int:
     """`hub nda render`: the model clauses with the parties filled in."""
-    from datetime import date
-
-    from nda_templates.render import render
-
     extra = {k: v for k, v in (("tlp_ceiling", args.tlp_ceiling), ("retention_days", args.retention_days),
                                ("term_years", args.term_years)) if v is not None}
     if args.effective_date:
         try:
             extra["effective_date"] = date.fromisoformat(args.effective_date)
         except ValueError:
-            raise BadInput("--effective-date must be a date like 2026-04-01") from None
+            raise Invalid("--effective-date must be a date like 2026-04-01") from None
     try:
         text = render(args.lang, party_a=args.party_a, party_b=args.party_b, fmt=args.format, **extra)
     except ValueError as exc:
-        raise BadInput(f"nda render: {exc}") from None
+        raise Invalid(f"nda render: {exc}") from None
     write_atomic(args.output, text.encode("utf-8"))
     return EXIT_OK
 
 
-def _clause_ids() -> tuple[str, ...]:
-    from nda_templates.render import CLAUSE_IDS
-
-    return CLAUSE_IDS
-
-
 def _logging(level: str) -> None:
     """Log lines to stderr. They name submissions, keys and rules, never a submitted value."""
-    import logging
-
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
@@ -199,45 +183,36 @@ def _today():
     return datetime.now(timezone.utc).date()
 
 
-def _emit(args, result: dict) -> int:
-    if getattr(args, "json", False):
-        print(orjson.dumps(result, option=orjson.OPT_SORT_KEYS).decode())
-    else:
-        for k, v in result.items():
-            print(f"{k}: {v if not isinstance(v, (list, dict)) else orjson.dumps(v).decode()}")
-    return EXIT_OK
-
-
-def _with_store(args, fn, *fn_args) -> int:
-    store = admin.data_dir_arg(args.data_dir).open_store()
-    return _emit(args, fn(store, *fn_args))
+def _with_store(args, service, **kwargs) -> int:
+    """Run one service on the data directory's store as the CLI operator, print its result."""
+    data = admin.data_dir_arg(args.data_dir)
+    principal = cli_operator(data.config().get("operator_org") or cli_operator().org)
+    return emit(args, service(data.open_store(), principal=principal, **kwargs))
 
 
 def cmd_init(args) -> int:
     """`hub init`."""
-    return _emit(args, admin.init(admin.data_dir_arg(args.data_dir), args.database_url))
+    return emit(args, admin.init(admin.data_dir_arg(args.data_dir), args.database_url))
 
 
 def cmd_publish(args) -> int:
     """`hub publish`."""
     data = admin.data_dir_arg(args.data_dir)
     raw = read_bytes(args.bundle, "input")
-    return _emit(args, feed.publish(data, data.open_store(), raw, args.collection))
+    return emit(args, feed.publish(data, data.open_store(), raw, args.collection))
 
 
 def cmd_poll(args) -> int:
     """`hub poll`: exit 2 with one line when the server refuses or cannot be reached."""
-    import requests
-
     try:
         result = feed.poll(args.url, args.collection, args.user, args.password, args.output_dir, args.state,
                            args.page_size)
     except requests.HTTPError as exc:
-        raise BadInput(f"poll: the server answered {exc.response.status_code}") from None
+        raise Invalid(f"poll: the server answered {exc.response.status_code}") from None
     except requests.ConnectionError:
-        raise BadInput(f"poll: cannot connect to {args.url}") from None
+        raise Invalid(f"poll: cannot connect to {args.url}") from None
     if args.output_dir or args.json:
-        return _emit(args, result)
+        return emit(args, result)
     print(f"hub: {result['objects']} new objects", file=sys.stderr)
     return EXIT_OK
 
@@ -247,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except HubError as exc:  # the class carries the exit code
+        print(f"hub: {exc}", file=sys.stderr)
+        return exc.exit_code
     except BadInput as exc:
         print(f"hub: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -258,81 +236,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the user gets one line, never a traceback or a value
         print(f"hub: internal error ({type(exc).__name__}); nothing was written", file=sys.stderr)
         return EXIT_INTERNAL
-
-
-# ---------------------------------------------------------------------------- helpers
-def read_bytes(path: str, what: str) -> bytes:
-    """Read a file (or stdin for '-'); BadInput if it cannot be read."""
-    try:
-        if path == "-":
-            return sys.stdin.buffer.read()
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise BadInput(f"{what}: cannot read {path} ({exc.strerror or type(exc).__name__})") from None
-
-
-def decode_text(data: bytes, what: str) -> str:
-    """UTF-8 text (a BOM is tolerated)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadInput(f"{what}: not UTF-8 text (byte {exc.start})") from None
-
-
-def parse_json(data: bytes, what: str):
-    """Parse JSON; BadInput with line and column on error."""
-    text = decode_text(data, what)
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise BadInput(f"{what}: not valid JSON (line {exc.lineno}, column {exc.colno})") from None
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    """Write all or nothing: a reader never sees half a file."""
-    if path == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise BadInput(f"output: cannot write {path} ({exc.strerror or type(exc).__name__})") from None
-
-
-def load_input(path: str, fmt: str | None, now: datetime) -> dict:
-    """Read the submission in any supported format and return a STIX bundle."""
-    if fmt is None:
-        suffix = Path(path).suffix.lower()
-        fmt = {".csv": "csv", ".txt": "text"}.get(suffix, "stix")
-    data = read_bytes(path, "input")
-    if fmt in ("csv", "text"):
-        from sanitizer.formats import csv_to_bundle, text_to_bundle  # loads the IOC extractor: only when needed
-    if fmt == "csv":
-        return csv_to_bundle(decode_text(data, "input"), now=now)
-    if fmt == "text":
-        return text_to_bundle(decode_text(data, "input"), now=now)
-    return parse_json(data, "input")
-
-
-def parse_now(value: str | None) -> datetime:
-    """The conversion time: --now, else the wall clock (the sanitiser itself never reads it)."""
-    if value is None:
-        return datetime.now(timezone.utc).replace(microsecond=0)
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInput("--now: not an ISO 8601 date-time") from None
-    return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
-
-
-def dump(obj) -> bytes:
-    """Deterministic, readable JSON."""
-    return orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
 # ---------------------------------------------------------------------------- commands
@@ -362,8 +265,6 @@ def cmd_sanitize(args) -> int:
 
 def cmd_demo(args) -> int:
     """`hub demo`: sanitise the demo submission shipped with the hub and print a summary."""
-    from .demo import run_demo
-
     return run_demo(Path(args.output_dir))
 
 

@@ -2,7 +2,20 @@
 auto-publish, purge and quickstart."""
 from __future__ import annotations
 
-from sanitizer import BadInput
+import orjson
+
+
+from .errors import Invalid
+from . import client
+from .admin import data_dir_arg
+from .cli_io import emit
+from .context import HubContext
+from .crypto import Signer
+from .manifest import verify_publication
+from .quickstart import quickstart
+from .services import audit, maintenance, publication
+from .services.permissions import cli_operator
+from .store.base import ObjectFilter
 
 EXIT_FAILED_CHECK = 3  # a signature or the audit chain does not verify
 
@@ -60,20 +73,16 @@ def add_commands(sub, common, parser_class) -> None:
     p.set_defaults(func=cmd_quickstart)
 
 
-def _emit(args, result: dict) -> int:
-    from .cli import _emit as emit
-
-    return emit(args, result)
+def _operator(data):
+    return cli_operator(data.config().get("operator_org") or cli_operator().org)
 
 
 def cmd_submit(args) -> int:
-    from . import client
-
     result = client.submit(args.url, args.user, args.password, args.file, args.profile, tlp=args.tlp,
                            victim_ref=args.victim_ref, attribution=args.attribution,
                            input_format=args.input_format, wait=args.wait)
     if args.json:
-        return _emit(args, result)
+        return emit(args, result)
     print(f"submission {result['id']}: {result['status']}")
     if result.get("message"):
         print(f"  {result['message']}")
@@ -83,14 +92,12 @@ def cmd_submit(args) -> int:
 def cmd_verify(args) -> int:
     if args.url:
         if not (args.publication and args.user and args.password):
-            raise BadInput("verify --url needs a publication id, --user and --password")
-        from .client import verify_remote
-
-        result = verify_remote(args.url, args.user, args.password, args.publication, args.public_key)
+            raise Invalid("verify --url needs a publication id, --user and --password")
+        result = client.verify_remote(args.url, args.user, args.password, args.publication, args.public_key)
     else:
         result = _verify_local(args)
     if args.json:
-        _emit(args, result)
+        emit(args, result)
     else:
         print(f"{'valid' if result['valid'] else 'NOT VALID'}: " + (", ".join(result["problems"]) or
                                                                     f"{result['objects']} objects checked"))
@@ -99,13 +106,6 @@ def cmd_verify(args) -> int:
 
 def _verify_local(args) -> dict:
     """Every publication in the store: signed by this hub's key, objects stored unchanged."""
-    import orjson
-
-    from .admin import data_dir_arg
-    from .crypto import Signer
-    from .publication import verify_publication
-    from .store.base import ObjectFilter
-
     data = data_dir_arg(args.data_dir)
     store = data.open_store()
     key = args.public_key or Signer.from_file(data.secrets / "signing.key").public_key_b64
@@ -123,79 +123,50 @@ def _verify_local(args) -> dict:
                 fetched[(obj["id"], obj.get("modified") or obj.get("created"))] = obj
         problems += [f"{pub.id}: {p}" for p in verify_publication(pub, fetched, trusted_key=key)]
     if args.publication and count == 0:
-        raise BadInput("no such publication")
+        raise Invalid("no such publication")
     return {"publications": count, "objects": objects, "valid": not problems, "problems": problems}
 
 
 def cmd_audit_verify(args) -> int:
-    from .admin import data_dir_arg
-    from .publication import verify_audit
-
-    store = data_dir_arg(args.data_dir).open_store()
-
-    def entries():
-        after = 0
-        while True:
-            chunk = store.list_audit(after, 10_000)
-            if not chunk:
-                return
-            yield from chunk
-            after = chunk[-1].seq
-
-    count, problem = verify_audit(entries())
+    data = data_dir_arg(args.data_dir)
+    count, problem = audit.verify(audit.entries(data.open_store(), principal=_operator(data)))
     result = {"entries": count, "valid": problem is None, "problem": problem}
     if args.json:
-        _emit(args, result)
+        emit(args, result)
     else:
         print(f"audit log: {count} entries, " + ("chain intact" if problem is None else f"BROKEN: {problem}"))
     return 0 if problem is None else EXIT_FAILED_CHECK
 
 
 def cmd_audit_list(args) -> int:
-    from .admin import data_dir_arg
-
-    store = data_dir_arg(args.data_dir).open_store()
-    entries = store.list_audit(0, 10**9)[-args.limit:]
+    data = data_dir_arg(args.data_dir)
+    entries = audit.latest(data.open_store(), principal=_operator(data), limit=args.limit)
     if args.json:
-        return _emit(args, {"entries": [e.__dict__ for e in entries]})
+        return emit(args, {"entries": [e.__dict__ for e in entries]})
     for e in entries:
         print(f"{e.seq:6d} {e.at} {e.actor:22s} {e.action:16s} {e.subject} {e.details}")
     return 0
 
 
 def cmd_auto_publish(args) -> int:
-    from .admin import data_dir_arg
-    from .store.base import NotFound
-
-    store = data_dir_arg(args.data_dir).open_store()
-    try:
-        store.set_auto_publish(args.org, args.state == "on")
-    except NotFound:
-        raise BadInput(f"no organisation named {args.org!r}") from None
-    store.append_audit("cli", "auto-publish", args.org, {"enabled": args.state == "on"})
-    return _emit(args, {"org": args.org, "auto_publish": args.state == "on"})
+    """The same service, and so the same checks (a CSIRT only), as PUT /api/v1/orgs/{org}/auto-publish."""
+    data = data_dir_arg(args.data_dir)
+    ctx = HubContext.from_datadir(data)
+    return emit(args, publication.set_auto_publish(ctx, principal=_operator(data), org=args.org,
+                                                   enabled=args.state == "on"))
 
 
 def cmd_purge(args) -> int:
-    from .admin import data_dir_arg
-    from .context import HubContext
-    from .worker import purge
-
     data = data_dir_arg(args.data_dir)
-    return _emit(args, {"purged": purge(HubContext.from_datadir(data))})
+    return emit(args, {"purged": maintenance.purge(HubContext.from_datadir(data), principal=_operator(data))})
 
 
 def cmd_secrets_rotate(args) -> int:
-    from .admin import data_dir_arg
-    from .rotation import rotate
-
     data = data_dir_arg(args.data_dir)
     data.check_secret_permissions()
-    return _emit(args, rotate(data, data.open_store()))
+    return emit(args, maintenance.rotate(data, data.open_store(), principal=_operator(data)))
 
 
 def cmd_quickstart(args) -> int:
-    from .quickstart import quickstart
-
     return quickstart(args)
 

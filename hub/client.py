@@ -7,10 +7,11 @@ import time
 from pathlib import Path
 
 import requests
+from taxii2client.v21 import Collection, as_pages
 
-from sanitizer import BadInput
 
-from .publication import verify_publication
+from .errors import Invalid
+from .manifest import verify_publication
 from .store.base import Publication
 
 FORMATS = {".csv": "csv", ".txt": "text"}
@@ -28,13 +29,13 @@ def _call(session: requests.Session, method: str, url: str, **kwargs) -> dict:
     try:
         resp = session.request(method, url, timeout=300, **kwargs)
     except requests.ConnectionError:
-        raise BadInput(f"cannot connect to {url.split('/api/')[0]}") from None
+        raise Invalid(f"cannot connect to {url.split('/api/')[0]}") from None
     if resp.status_code >= 400:
         try:
             detail = resp.json().get("description") or resp.json().get("title")
         except ValueError:
             detail = None
-        raise BadInput(f"the hub answered {resp.status_code}" + (f": {detail}" if detail else ""))
+        raise Invalid(f"the hub answered {resp.status_code}" + (f": {detail}" if detail else ""))
     return resp.json() if resp.content else {}
 
 
@@ -45,17 +46,17 @@ def submit(url: str, user: str, password: str, path: str, profile: str, *, tlp: 
     try:
         data = file.read_bytes()
     except OSError as exc:
-        raise BadInput(f"input: cannot read {path} ({exc.strerror or type(exc).__name__})") from None
+        raise Invalid(f"input: cannot read {path} ({exc.strerror or type(exc).__name__})") from None
     fmt = input_format or FORMATS.get(file.suffix.lower(), "stix")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise BadInput(f"input: not UTF-8 text (byte {exc.start})") from None
+        raise Invalid(f"input: not UTF-8 text (byte {exc.start})") from None
     if fmt == "stix":
         try:
             body: dict = {"bundle": json.loads(text)}
         except ValueError as exc:
-            raise BadInput(f"input: not valid JSON ({exc.args[0].split(':')[0]})") from None
+            raise Invalid(f"input: not valid JSON ({exc.args[0].split(':')[0]})") from None
     else:
         body = {fmt: text}
     profile_path = Path(profile)
@@ -63,7 +64,7 @@ def submit(url: str, user: str, password: str, path: str, profile: str, *, tlp: 
         try:
             body["victim_profile"] = json.loads(profile_path.read_text(encoding="utf-8-sig"))
         except (OSError, ValueError):
-            raise BadInput("profile: not a readable JSON file") from None
+            raise Invalid("profile: not a readable JSON file") from None
     else:
         body["profile_id"] = profile
     for key, value in (("tlp", tlp), ("victim_ref", victim_ref)):
@@ -87,8 +88,6 @@ def submit(url: str, user: str, password: str, path: str, profile: str, *, tlp: 
 
 def verify_remote(url: str, user: str, password: str, publication_id: str, trusted_key: str | None) -> dict:
     """Fetch a publication and the hub's key over the API, the objects over TAXII; check all."""
-    from taxii2client.v21 import Collection, as_pages
-
     base = url.rstrip("/")
     session = _session(user, password)
     record = _call(session, "GET", f"{base}/api/v1/publications/{publication_id}")

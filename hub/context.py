@@ -7,6 +7,9 @@ from datetime import date, datetime, timezone
 from typing import Callable
 
 from .crypto import Sealer, Signer
+from .datadir import DataDir
+from .secrets import read_secret_file
+from .store.base import Store
 
 # Inputs up to this size are sanitised in the request; larger ones by the background worker.
 INLINE_LIMIT_BYTES = 256 * 1024
@@ -15,7 +18,7 @@ RETENTION_DAYS = 30
 
 @dataclass
 class HubContext:
-    store: object
+    store: Store
     sealer: Sealer
     signer: Signer
     id_secret: bytes
@@ -25,9 +28,8 @@ class HubContext:
     today: Callable[[], date] = field(default=lambda: datetime.now(timezone.utc).date())
 
     @classmethod
-    def from_datadir(cls, data, store=None) -> "HubContext":
-        from .secrets import read_secret_file
-
+    def from_datadir(cls, data: DataDir, store: Store | None = None) -> "HubContext":
+        """Everything from a data directory (its store unless one is given)."""
         config = data.config()
         return cls(
             store=store if store is not None else data.open_store(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import serialization
@@ -57,8 +58,6 @@ class Sealer:
     def from_file(cls, path) -> "Sealer":
         """The data directory's `data.key`, and `data.key.new` if a rotation was interrupted
         after re-encrypting (then the data is under the new key and both must open)."""
-        from pathlib import Path
-
         path = Path(path)
         pending = path.with_name(path.name + ".new")
         extra = (read_key_file(pending),) if pending.is_file() else ()

@@ -21,13 +21,15 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sanitizer import BadInput
+
+from .errors import Invalid
+from .store import Store, open_store
 
 CONFIG = "config.json"
 SECRET_FILES = ("id_hmac.key", "data.key", "signing.key")
 
 
-class InsecureSecrets(BadInput):
+class InsecureSecrets(Invalid):
     """A secret file others may read or change: the hub will not run with it."""
 
 
@@ -53,13 +55,13 @@ class DataDir:
         return self.config_path.is_file()
 
     def config(self) -> dict:
-        """The configuration written by `hub init` (BadInput if there is none)."""
+        """The configuration written by `hub init` (Invalid if there is none)."""
         if not self.exists():
-            raise BadInput(f"data directory {self.path} is not initialised (run: hub init --data-dir {self.path})")
+            raise Invalid(f"data directory {self.path} is not initialised (run: hub init --data-dir {self.path})")
         try:
             return json.loads(self.config_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            raise BadInput(f"data directory {self.path}: {CONFIG} is unreadable") from None
+            raise Invalid(f"data directory {self.path}: {CONFIG} is unreadable") from None
 
     def database_url(self) -> str:
         return self.config()["database_url"]
@@ -101,10 +103,8 @@ class DataDir:
                 raise InsecureSecrets(f"secret file {path} is accessible to group or others "
                                       f"(mode {stat.S_IMODE(st.st_mode):04o}); fix: chmod 600 {path}")
 
-    def open_store(self):
+    def open_store(self) -> Store:
         """The configured store, schema migrated."""
-        from .store import open_store
-
         store = open_store(self.database_url())
         store.migrate()
         return store

@@ -2,17 +2,28 @@
 `hub poll` (the peer side: an incremental pull with taxii2-client)."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import sys
 import time
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sanitizer import BadInput
+import orjson
+import waitress
+from taxii2client.v21 import Collection, as_pages
+
 from sanitizer.rules import di18_leak_gate
 
-from .admin import collection_of
+from . import ratelimit
+from .app import create_app
+from .context import HubContext
+from .errors import Invalid
+from .services.accounts import collection_of
+from .worker import Worker
 
 BATCH = 50_000  # one transaction per batch: large enough for the store's bulk path
 
@@ -38,22 +49,20 @@ def _progress(done: int, total: int, started: float) -> None:
 
 def publish(data, store, raw: bytes, collection: str) -> dict:
     """Bulk-publish a bundle's objects; the leak gate's generic checks run first on all of them."""
-    import orjson
-
     coll = collection_of(store, collection)
     try:
         bundle = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise BadInput(f"input: not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+        raise Invalid(f"input: not valid JSON (line {exc.lineno}, column {exc.colno})") from None
     objects = bundle.get("objects") if isinstance(bundle, dict) and bundle.get("type") == "bundle" else None
     if not isinstance(objects, list):
-        raise BadInput("input: not a STIX bundle with an 'objects' list")
+        raise Invalid("input: not a STIX bundle with an 'objects' list")
     # One pass over the whole text is enough when it is clean; objects are scanned one by one
     # only to say where a hit is.
     hits = di18_leak_gate.scan_generic(objects) if di18_leak_gate.text_has_generic_leak(raw) else []
     if hits:
         h = hits[0]
-        raise BadInput(f"refused by the leak gate: {h.rule} {h.what} at {h.where} (+{len(hits) - 1} more); "
+        raise Invalid(f"refused by the leak gate: {h.rule} {h.what} at {h.where} (+{len(hits) - 1} more); "
                        "nothing was published")
     started = time.perf_counter()
     added = duplicates = 0
@@ -85,13 +94,6 @@ def serve(data, host: str, port: int, workers: int, rate_limit: int | None = Non
     """Serve the hub with waitress (a production WSGI server), `workers` threads, plus the
     background worker that sanitises large submissions. `rate_limit`: requests per minute per
     API key (None: config.json's `rate_limit_per_minute`, else 600; 0: no limit)."""
-    import waitress
-
-    from . import ratelimit
-    from .app import create_app
-    from .context import HubContext
-    from .worker import Worker
-
     data.check_secret_permissions()  # refuse to serve with secrets others can read
     limits = ratelimit.settings(data.config(), rate_limit)
     store = data.open_store()
@@ -113,17 +115,12 @@ def serve(data, host: str, port: int, workers: int, rate_limit: int | None = Non
 def session_key(id_secret: bytes) -> bytes:
     """The web view's session-signing key, derived from the data directory's secret so that
     every worker process of one hub accepts the same sessions."""
-    import hashlib
-    import hmac
-
     return hmac.new(id_secret, b"hub web session key", hashlib.sha256).digest()
 
 
 def poll(url: str, collection_id: str, user: str, password: str, out_dir: str | None,
          state_file: str | None, page_size: int = 1000) -> dict:
     """Pull what is new since the last run (added_after = the last X-TAXII-Date-Added-Last seen)."""
-    from taxii2client.v21 import Collection, as_pages
-
     state_path = Path(state_file) if state_file else (Path(out_dir) / "poll-state.json" if out_dir
                                                       else Path("hub-poll-state.json"))
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
@@ -165,6 +162,4 @@ def poll(url: str, collection_id: str, user: str, password: str, out_dir: str | 
 
 
 def _uuid() -> str:
-    import uuid
-
     return str(uuid.uuid4())

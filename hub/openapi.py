@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .review import ADD_FIELDS, MAX_JUSTIFICATION, MAX_VALUE
-from .store.base import TLP_LEVELS
-from .store.schema import SUBMISSION_STATES
+from .services.review import ADD_FIELDS, MAX_JUSTIFICATION, MAX_VALUE
+from .domain import SUBMISSION_STATES, TLP_LEVELS
 
 REF = "#/components/schemas/"
 _STR = {"type": "string"}

@@ -12,12 +12,12 @@ import os
 import sys
 from importlib import resources
 
-from .admin import data_dir_arg, init, key_create, org_add
+from .admin import data_dir_arg, init
 from .context import HubContext
-from .intake import submit
-from .publication import approve
-from .review import release_hold
-from .store.base import Agreement
+from .errors import Invalid
+from .feed import serve
+from .services import accounts, agreements, publication, review, submissions
+from .services.permissions import cli_operator
 
 KEYS_FILE = "quickstart-keys.json"  # demo keys, mode 0600: a real hub shows keys once and keeps none
 CSIRT, SECOND_CSIRT, PEER = "sakura-csirt", "momiji-csirt", "kaede-soc"
@@ -31,29 +31,34 @@ def _demo(name: str) -> str:
 def _setup(data) -> dict:
     created = init(data, None)
     store = data.open_store()
+    operator = cli_operator(created["operator_org"])
     for name, kind in ((CSIRT, "csirt"), (SECOND_CSIRT, "csirt"), (PEER, "peer")):
-        org_add(store, name, kind, "manufacturing", "JP")
+        accounts.add_org(store, principal=operator, name=name, org_type=kind, sector="manufacturing", region="JP")
     keys = {
         "admin": created["admin_key"],
-        "analyst": key_create(store, created["operator_org"], "analyst"),
-        "submitter": key_create(store, CSIRT, "submitter"),
-        "consumer": key_create(store, PEER, "consumer"),
+        "analyst": accounts.create_key(store, principal=operator, org=created["operator_org"], role="analyst"),
+        "submitter": accounts.create_key(store, principal=operator, org=CSIRT, role="submitter"),
+        "consumer": accounts.create_key(store, principal=operator, org=PEER, role="consumer"),
     }
-    store.add_agreement(Agreement(CSIRT, CASE, "2025-04-01", None, tuple(f"NDA-{n:02d}" for n in range(1, 11))))
+    clauses = tuple(f"NDA-{n:02d}" for n in range(1, 11))
+    agreements.add_agreement(store, principal=operator, org=CSIRT, victim_ref=CASE, signed_on="2025-04-01",
+                             expires=None, clauses=None, all_clauses=clauses)
     ctx = HubContext.from_datadir(data, store)
     principal = lambda k: store.authenticate(k["key_id"], k["key"].split(".", 1)[1])  # noqa: E731
     profile = json.loads(_demo("profile.json"))
     # 1) the STIX demo: sanitised, holds released by the analyst, approved and published.
-    first = submit(ctx, principal(keys["submitter"]), {"bundle": json.loads(_demo("submission.json")),
-                                                       "victim_profile": profile, "tlp": "green",
-                                                       "victim_ref": CASE})
+    first = submissions.submit(ctx, principal=principal(keys["submitter"]),
+                               body={"bundle": json.loads(_demo("submission.json")), "victim_profile": profile,
+                                     "tlp": "green", "victim_ref": CASE})
+    analyst = principal(keys["analyst"])
     for hold in json.loads(first.report)["holds"]:
-        release_hold(ctx, principal(keys["analyst"]), first.id, hold["object"],
-                     "quickstart demo: released to show a publication")
-    approve(ctx, principal(keys["analyst"]), first.id)
+        review.release_hold(ctx, principal=analyst, submission_id=first.id, obj=hold["object"],
+                            justification="quickstart demo: released to show a publication")
+    publication.approve(ctx, principal=analyst, submission_id=first.id)
     # 2) a Japanese text IOC list: waits in the queue for you to review.
-    second = submit(ctx, principal(keys["submitter"]), {"text": _demo("iocs.txt"), "victim_profile": profile,
-                                                        "tlp": "green", "victim_ref": CASE})
+    second = submissions.submit(ctx, principal=principal(keys["submitter"]),
+                                body={"text": _demo("iocs.txt"), "victim_profile": profile, "tlp": "green",
+                                      "victim_ref": CASE})
     state = {"keys": keys, "published": first.id, "waiting": second.id}
     path = data.path / KEYS_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -68,9 +73,7 @@ def quickstart(args) -> int:
         state = json.loads((data.path / KEYS_FILE).read_text(encoding="utf-8"))
         print(f"hub: reusing the quickstart hub in {data.path}", file=sys.stderr)
     elif data.exists():
-        from sanitizer import BadInput
-
-        raise BadInput(f"{data.path} already holds a hub that quickstart did not create; "
+        raise Invalid(f"{data.path} already holds a hub that quickstart did not create; "
                        "pass --data-dir to an empty directory")
     else:
         state = _setup(data)
@@ -102,7 +105,5 @@ def quickstart(args) -> int:
     print("\n".join(lines), flush=True)
     if args.no_serve:
         return 0
-    from .feed import serve
-
     print("Ctrl-C stops the server.", flush=True)
     return serve(data, args.host, args.port, 8)

@@ -23,9 +23,12 @@ from typing import Callable
 
 from flask import Flask, g, request
 
+from .errors import Invalid
+from .taxii.errors import error_response
+from .taxii.shims import TAXII_BLUEPRINTS
+
 DEFAULT_PER_MINUTE = 600
 MAX_BUCKETS = 50_000  # callers remembered per process; the least recently seen are forgotten
-TAXII_BLUEPRINTS = frozenset({"collections", "discovery", "manifest", "objects"})
 
 
 class RateLimiter:
@@ -77,19 +80,13 @@ def _limited_path(app: Flask) -> bool:
 
 def _caller() -> str:
     """The rate-limit key: the authenticated API key, else the remote address."""
-    if "principal" not in g:
-        from taxii_server.auth import resolve_principal
-
-        g.principal = resolve_principal()
-    principal = g.principal
+    principal = g.get("principal")  # set by the app's authentication hook, which runs first
     if principal is not None:
         return "key:" + principal.key_id
     return "addr:" + (request.remote_addr or "?")
 
 
 def _too_many(retry_after: int):
-    from taxii_server.errors import error_response
-
     response = error_response(429, "Too Many Requests",
                               f"Rate limit exceeded for this caller; retry after {retry_after} seconds",
                               {"Retry-After": str(retry_after)})
@@ -100,9 +97,7 @@ def _too_many(retry_after: int):
 
 def settings(config: dict, per_minute: int | None = None) -> dict:
     """App config for the limiter from `hub serve --rate-limit` (wins) and the data directory's
-    config.json (`rate_limit_per_minute`, `rate_limit_burst`); BadInput for a bad value."""
-    from sanitizer import BadInput
-
+    config.json (`rate_limit_per_minute`, `rate_limit_burst`); Invalid for a bad value."""
     out = {}
     for key, name, value, least in (("RATE_LIMIT_PER_MINUTE", "--rate-limit", per_minute, 0),
                                     ("RATE_LIMIT_PER_MINUTE", "rate_limit_per_minute",
@@ -111,14 +106,14 @@ def settings(config: dict, per_minute: int | None = None) -> dict:
         if value is None or key in out:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise BadInput(f"{name} must be a whole number of at least {least}")
+            raise Invalid(f"{name} must be a whole number of at least {least}")
         out[key] = value
     return out
 
 
 def install(app: Flask) -> RateLimiter:
-    """Limit the app's TAXII and /api/ requests: a before_request hook that runs first and
-    authenticates the caller (g.principal, which the TAXII auth hook then keeps)."""
+    """Limit the app's TAXII and /api/ requests: a before_request hook that runs right after the
+    app's authentication hook (so malformed requests, refused later by the TAXII shims, count too)."""
     per_minute = int(app.config.get("RATE_LIMIT_PER_MINUTE", DEFAULT_PER_MINUTE))
     burst = app.config.get("RATE_LIMIT_BURST")
     limiter = RateLimiter(per_minute, int(burst) if burst else None)
@@ -132,7 +127,6 @@ def install(app: Flask) -> RateLimiter:
         retry_after = limiter.take(_caller())
         return _too_many(retry_after) if retry_after else None
 
-    # First of the app-wide hooks, so that malformed requests (refused by the TAXII shims) count
-    # too; it authenticates the caller itself and the TAXII auth hook reuses that principal.
-    app.before_request_funcs.setdefault(None, []).insert(0, _rate_limit)
+    # Right after authentication (hub.app installs that first), before every other hook.
+    app.before_request_funcs.setdefault(None, []).insert(1, _rate_limit)
     return limiter

@@ -8,9 +8,9 @@ import os
 import secrets as _random
 from pathlib import Path
 
-from sanitizer import BadInput
 
 from .datadir import CONFIG, DataDir, default_dir
+from .errors import Invalid
 
 ID_SECRET_NAME = "id_hmac.key"
 
@@ -23,9 +23,9 @@ def read_secret_file(path: Path) -> bytes:
     try:
         data = path.read_bytes().strip()
     except OSError as exc:
-        raise BadInput(f"secret file: cannot read {path} ({exc.strerror or type(exc).__name__})") from None
+        raise Invalid(f"secret file: cannot read {path} ({exc.strerror or type(exc).__name__})") from None
     if len(data) < 16:
-        raise BadInput(f"secret file: {path} holds fewer than 16 bytes")
+        raise Invalid(f"secret file: {path} holds fewer than 16 bytes")
     return data
 
 

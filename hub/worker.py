@@ -6,7 +6,8 @@ import logging
 import threading
 import time
 
-from .intake import process
+from .context import HubContext
+from .services import maintenance, submissions
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +19,7 @@ REQUEUE_EVERY = 30.0
 class Worker(threading.Thread):
     """One daemon thread per server process; the store's claim makes several processes safe."""
 
-    def __init__(self, ctx, poll_seconds: float = 0.5, stale_seconds: float = STALE_SECONDS):
+    def __init__(self, ctx: HubContext, poll_seconds: float = 0.5, stale_seconds: float = STALE_SECONDS):
         super().__init__(name="hub-worker", daemon=True)
         self.ctx = ctx
         self.poll_seconds = poll_seconds
@@ -44,26 +45,16 @@ class Worker(threading.Thread):
             # A worker killed mid-way (crash, SIGKILL, power loss) left its claim in processing:
             # put it back. A slow but alive worker finishing later finds the state moved on.
             self._last_requeue = now
-            self.ctx.store.requeue_stale(time.time_ns() // 1000 - int(self.stale_seconds * 1_000_000))
+            maintenance.requeue_stale(self.ctx, stale_seconds=self.stale_seconds)
         if now - self._last_purge > PURGE_EVERY:
             self._last_purge = now
-            purge(self.ctx)
+            maintenance.purge(self.ctx)
         ids = self.ctx.store.claim_queued(1)
         for sid in ids:
             sub = self.ctx.store.get_submission(sid)
             if sub is not None:
-                process(self.ctx, sub)
+                submissions.sanitise(self.ctx, submission=sub)
         return bool(ids)
 
     def stop(self) -> None:
         self.stopping.set()
-
-
-def purge(ctx) -> int:
-    """Drop the sealed input, profile and private report of submissions decided longer ago
-    than the retention period; the draft, public report and audit trail stay."""
-    cutoff = time.time_ns() // 1000 - ctx.retention_days * 86_400 * 1_000_000
-    count = ctx.store.purge_submissions(cutoff)
-    if count:
-        ctx.store.append_audit("hub", "purge", "submissions", {"count": count, "retention_days": ctx.retention_days})
-    return count

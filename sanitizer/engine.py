@@ -6,7 +6,7 @@ here; the leak gate (DI-18) re-reads the finished output on its own.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import orjson
 
@@ -165,7 +165,8 @@ class _Run:
                 latest[o["id"]] = o
         kept = [o for o in objects if latest[o["id"]] is o]
         if len(kept) < len(objects):
-            self.report.add("DI-13", "(bundle)", "objects", f"{len(objects) - len(kept)} older versions dropped")
+            self.report.add("DI-13", "(bundle)", "objects", f"{len(objects) - len(kept)} older versions dropped",
+                            state="dropped")
         return kept
 
     def _generalised_created(self) -> str:
@@ -178,7 +179,7 @@ class _Run:
     def _drop(self, obj: dict, rule: str, why: str) -> None:
         self.dropped[obj["id"]] = rule
         self.report.add(rule, f"{obj['type']} (dropped)", "", f"object dropped: {why}",
-                        original_id=obj["id"])
+                        original_id=obj["id"], state="dropped")
 
     def _decide(self, obj: dict) -> None:
         oid, t = obj["id"], obj["type"]
@@ -208,13 +209,14 @@ class _Run:
             if self.policy.victim_identity == "generalise":
                 self.alias[oid] = self.victim_identity["id"]
                 self.report.add("DI-01", self.victim_identity["id"], "", f"victim {t} generalised",
-                                original_id=oid)
+                                original_id=oid, state="replaced")
             else:
                 self._drop(obj, "DI-01", f"victim {t}")
             return
         if t == "identity" and oid in self.producers and not self.policy.attribution:
             self.alias[oid] = self.hub["id"]
-            self.report.add("DI-02", self.hub["id"], "", "producer replaced by the hub identity", original_id=oid)
+            self.report.add("DI-02", self.hub["id"], "", "producer replaced by the hub identity", original_id=oid,
+                            state="replaced")
             return
         if di08_user_accounts.is_account(t):
             return self._drop(obj, "DI-08", "victim account")
@@ -391,7 +393,8 @@ class _Run:
                     if new and new != value:
                         out[key] = new
                         if key not in ("created", "modified"):
-                            self.report.add("DI-09", "(pending)", key, "coarsened", original_id=oid, original=value)
+                            self.report.add("DI-09", "(pending)", key, "coarsened", original_id=oid, original=value,
+                                            replacement=new)
                 continue
             if key in _NOT_TEXT or key.endswith("_ref") or key.endswith("_refs"):
                 continue
@@ -478,7 +481,7 @@ class _Run:
     def _report_findings(self, oid: str, path: str, original: str, found) -> None:
         for f in found:
             self.report.add(f.rule, "(pending)", path, f"replaced with {f.replacement}", original_id=oid,
-                            original=original[f.start:f.end])
+                            original=original[f.start:f.end], replacement=f.replacement)
 
     # ------------------------------------------------------------------ ids
     def resolve(self, ref: str) -> str | None:
@@ -603,10 +606,10 @@ class _Run:
     def _finish_report(self, objects: list[dict]) -> None:
         by_new = {o["id"]: o for o in objects}
         for e_i, e in enumerate(self.report.entries):
-            if e.object == "(pending)":
+            if e.state == "pending":
                 new = self.new_ids.get(e.original_id) if e.original_id else None
-                self.report.entries[e_i] = type(e)(e.rule, new or f"{self.by_id[e.original_id]['type']} (dropped)",
-                                                   e.path, e.action, e.cls, e.original_id, e.original)
+                self.report.entries[e_i] = replace(e, object=new or f"{self.by_id[e.original_id]['type']} (dropped)",
+                                                   state="kept" if new else "dropped")
         cls_by_id: dict[str, str] = {}
         orig_of = {v: k for k, v in self.new_ids.items() if v}
         for _round in range(2):  # containers take the class of what they contain
@@ -615,8 +618,7 @@ class _Run:
         self.report.classes = cls_by_id
         for i, e in enumerate(self.report.entries):
             if e.object in cls_by_id:
-                self.report.entries[i] = type(e)(e.rule, e.object, e.path, e.action, cls_by_id[e.object],
-                                                 e.original_id, e.original)
+                self.report.entries[i] = replace(e, cls=cls_by_id[e.object])
         for orig, values in sorted(self.infra_values.items()):
             new = self.new_ids.get(orig)
             if new and new in by_new and di17_unique_infrastructure.needs_review(values, self.policy):

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from hub.agreements import publication_gate
+from hub.services.agreements import publication_gate
 from hub.cli import main
 from hub.store import open_store
 from hub.store.base import Agreement

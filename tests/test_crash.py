@@ -24,7 +24,9 @@ import uuid
 import pytest
 import requests
 
-from hub import admin, feed
+from hub import feed
+from hub.services import accounts
+from hub.services.permissions import cli_operator
 from hub.datadir import DataDir
 from hub.store import open_store
 from taxii_fixtures import Server, hub, pg_database
@@ -65,9 +67,11 @@ def site(request, tmp_path_factory):
     (data / "config.json").write_text(json.dumps(config))
     store = open_store(config["database_url"])
     probe = WriteProbe({"backend": request.param, "url": config["database_url"]})
-    admin.org_add(store, "csirt-a", "csirt", None, None)  # in-process: a CLI run each costs a second
-    keys = {"writer": admin.key_create(store, "csirt-a", "consumer")}
-    admin.set_grant(store, "csirt-a", "TLP:GREEN", True, True, True)
+    # In-process: a CLI run each costs a second.
+    accounts.add_org(store, principal=cli_operator(), name="csirt-a", org_type="csirt")
+    keys = {"writer": accounts.create_key(store, principal=cli_operator(), org="csirt-a", role="consumer")}
+    accounts.set_grant(store, principal=cli_operator(), org="csirt-a", collection="TLP:GREEN", read=True, write=True,
+                       value=True)
     cid = next(c["id"] for c in init["collections"] if c["title"] == "TLP:GREEN")
     state = {"data": data, "keys": keys, "cid": cid, "store": store, "url": config["database_url"],
              "backend": request.param, "base": store.count_objects(cid), "probe": probe}
@@ -97,7 +101,7 @@ class WriteProbe:
 
     def __call__(self) -> bool:
         if self.pg:
-            from hub.store.sql import PG_OBJECTS_LOCK
+            from hub.store.sql_core import PG_OBJECTS_LOCK
 
             (n,) = self.conn.execute(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "

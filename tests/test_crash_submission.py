@@ -98,7 +98,7 @@ def test_killed_mid_submission_loses_nothing(site):
         # Nothing half-written: a submission whose 202 never reached the client (killed in flight)
         # is either absent or complete — its sealed input opens and holds every object.
         from hub.context import HubContext
-        from hub.intake import open_payload
+        from hub.services.sealed import open_payload
 
         ctx = HubContext.from_datadir(data, store)
         for listed in store.list_submissions(SubmissionFilter(), 100):

@@ -17,7 +17,8 @@ from typing import Callable
 
 import pytest
 
-from hub import admin
+from hub.services import accounts
+from hub.services.permissions import cli_operator
 from hub.datadir import DataDir
 
 from hostile_http import LEAK, TALLY, basic, build, send
@@ -40,11 +41,12 @@ def target(request, tmp_path_factory):
     config = json.loads((data / "config.json").read_text())
     (data / "config.json").write_text(json.dumps({**config, "rate_limit_per_minute": 0}))  # fuzz, not throttle
     store = DataDir(data).open_store()  # in-process: a CLI run per step costs a second
-    admin.org_add(store, "csirt-a", "csirt", None, None)
-    admin.org_add(store, "peer-b", "peer", None, None)
-    keys = {"reader": admin.key_create(store, "peer-b", "consumer"),
-            "writer": admin.key_create(store, "csirt-a", "consumer")}
-    admin.set_grant(store, "csirt-a", "TLP:GREEN", True, True, True)
+    accounts.add_org(store, principal=cli_operator(), name="csirt-a", org_type="csirt")
+    accounts.add_org(store, principal=cli_operator(), name="peer-b", org_type="peer")
+    keys = {"reader": accounts.create_key(store, principal=cli_operator(), org="peer-b", role="consumer"),
+            "writer": accounts.create_key(store, principal=cli_operator(), org="csirt-a", role="consumer")}
+    accounts.set_grant(store, principal=cli_operator(), org="csirt-a", collection="TLP:GREEN", read=True, write=True,
+                       value=True)
     store.close()
     published = [indicator(700_000 + i, f"[ipv4-addr:value = '203.0.113.{i + 1}']", name=f"C2 {i}")
                  for i in range(N_PUBLISHED)]

@@ -3,7 +3,9 @@ rewriter itself (`di12_patterns.rewrite`, which the engine's `_decide_pattern` c
 whole sanitiser on an indicator. Generated patterns — valid ones built from the grammar with
 victim and attacker values in many spellings, the same with random edits, and random text —
 never raise anything but PatternError (the rewriter) / BadInput or LeakRefused (the sanitiser),
-and never keep a victim value in the output.
+and never keep a victim value in the output. The leak gate refuses only what holds a victim value,
+and a clean pattern (attacker values only) is never refused: a sanitiser that refused everything
+would fail here.
 
 Runs in a few seconds. A longer fuzz:
 
@@ -66,10 +68,14 @@ def quote(value: str) -> str:
 
 
 values = st.sampled_from(VICTIM + ATTACKER) | st.text(max_size=12)
+clean_values = st.sampled_from(ATTACKER) | st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-._", max_size=12)
+# Anything that names the victim, as written in a pattern (the refusal must have one of these).
+VICTIM_MARKERS = VICTIM + FORBIDDEN + ["198.51.100.96/29", "198.51.100.97/32"]
 
 
 @st.composite
-def comparison(draw, obj_type: str) -> str:
+def comparison(draw, obj_type: str, vals=values,
+               ranges=("198.51.100.96/29", "192.0.2.0/24", "198.51.100.97/32")) -> str:
     kind = draw(st.integers(0, 9))
     if obj_type == "network-traffic" and kind == 0:
         return f"network-traffic:dst_port {draw(st.sampled_from(['=', '>', '<', '!=']))} {draw(st.integers(0, 70000))}"
@@ -80,30 +86,32 @@ def comparison(draw, obj_type: str) -> str:
         return "file:created > t'2025-03-14T02:13:45Z'"
     if obj_type == "ipv4-addr" and kind == 4:
         return f"ipv4-addr:value {draw(st.sampled_from(['ISSUBSET', 'ISSUPERSET']))} " \
-               f"{quote(draw(st.sampled_from(['198.51.100.96/29', '192.0.2.0/24', '198.51.100.97/32'])))}"
+               f"{quote(draw(st.sampled_from(ranges)))}"
     path = f"{obj_type}:{draw(st.sampled_from(PROPS[obj_type]))}"
     if kind == 3:
-        items = draw(st.lists(values, min_size=1, max_size=4))
+        items = draw(st.lists(vals, min_size=1, max_size=4))
         return f"{path} IN ({', '.join(quote(v) for v in items)})"
-    return f"{path} {draw(st.sampled_from(STRING_OPS))} {quote(draw(values))}"
+    return f"{path} {draw(st.sampled_from(STRING_OPS))} {quote(draw(vals))}"
 
 
 @st.composite
-def comparison_expression(draw, obj_type: str, depth: int = 0) -> str:
+def comparison_expression(draw, obj_type: str, depth: int = 0, clean: bool = False) -> str:
     if depth >= 2 or draw(st.booleans()):
-        return draw(comparison(obj_type))
-    a = draw(comparison_expression(obj_type, depth + 1))
-    b = draw(comparison_expression(obj_type, depth + 1))
+        return draw(comparison(obj_type, clean_values, ("192.0.2.0/24",)) if clean else comparison(obj_type))
+    a = draw(comparison_expression(obj_type, depth + 1, clean))
+    b = draw(comparison_expression(obj_type, depth + 1, clean))
     joined = f"{a} {draw(st.sampled_from(['AND', 'OR']))} {b}"
     return f"({joined})" if draw(st.booleans()) else joined
 
 
 @st.composite
-def observation(draw) -> str:
+def observation(draw, clean: bool = False) -> str:
     obj_type = draw(st.sampled_from(sorted(PROPS)))
-    inner = draw(comparison_expression(obj_type))
+    inner = draw(comparison_expression(obj_type, clean=clean))
     if draw(st.integers(0, 3)) == 0:  # OR may join different object types
-        inner = f"{inner} OR {draw(comparison(draw(st.sampled_from(sorted(PROPS)))))}"
+        other = draw(st.sampled_from(sorted(PROPS)))
+        extra = comparison(other, clean_values, ("192.0.2.0/24",)) if clean else comparison(other)
+        inner = f"{inner} OR {draw(extra)}"
     return f"[{inner}]"
 
 
@@ -118,6 +126,9 @@ def observations(inner):
 
 
 patterns = st.recursive(observation(), observations, max_leaves=4)
+# Custom object types are dropped by design (DI-15), so a clean pattern names standard ones only.
+clean_patterns = st.recursive(observation(clean=True), observations, max_leaves=4).filter(
+    lambda p: "x-acme-custom" not in p)
 
 
 @st.composite
@@ -142,6 +153,12 @@ def assert_no_victim_value(text: str) -> None:
     low = folded(text)
     for token in FORBIDDEN:
         assert folded(token) not in low, f"a victim value ({token!r}) is in the output"
+
+
+def assert_names_the_victim(pattern: str) -> None:
+    """The leak gate refused: that is right only if the input held a victim value."""
+    assert any(m in pattern or folded(m) in folded(pattern) for m in VICTIM_MARKERS), \
+        "the leak gate refused a pattern that holds no victim value"
 
 
 def victim_judge(_obj_type: str, _path: str, value: str) -> Verdict:
@@ -175,7 +192,10 @@ def test_generated_patterns_are_valid_stix(pattern):
 def test_sanitiser_on_any_pattern_answers_output_bad_input_or_refusal_never_a_victim_value(pattern):
     try:
         result = run(bundle(indicator(1, pattern)))
-    except (BadInput, LeakRefused):
+    except BadInput:
+        return  # a malformed pattern (random text, edits): refused as input, nothing written
+    except LeakRefused:
+        assert_names_the_victim(pattern)
         return
     text = result.to_json().decode("utf-8")
     assert_no_victim_value(text)
@@ -191,7 +211,10 @@ def test_a_victim_comparison_never_survives_next_to_an_attacker_one(pattern, vic
     combined = f"[domain-name:value = 'c2.evil.example' OR url:value = {quote(victim)}] AND {pattern}"
     try:
         result = run(bundle(indicator(1, combined)))
-    except (BadInput, LeakRefused):
+    except BadInput:
+        return
+    except LeakRefused:
+        assert_names_the_victim(combined)
         return
     assert_no_victim_value(result.to_json().decode("utf-8"))
     (ind,) = [o for o in result.bundle["objects"] if o["type"] == "indicator"]
@@ -206,3 +229,14 @@ def test_the_checker_sees_respelled_victim_values():
         except AssertionError:
             continue
         raise AssertionError(f"the checker misses {v!r}")
+
+
+@QUICK
+@given(clean_patterns)
+def test_sanitiser_never_refuses_a_clean_pattern(pattern):
+    """Attacker values only: neither refused by the leak gate nor as bad input (any exception
+    fails the test); an indicator that stays (command lines and the like are dropped by rule)
+    keeps a valid pattern."""
+    result = run(bundle(indicator(1, pattern)))
+    for ind in (o for o in result.bundle["objects"] if o["type"] == "indicator"):
+        assert is_valid(ind["pattern"])

@@ -16,7 +16,9 @@ import pytest
 from api_fixtures import api_hub, basic, demo_submission, release_holds
 from review_fixtures import demo
 
-from hub import intake, review
+from hub.services import profiles, submissions
+from hub.services.redactions import entry_keys, undoable
+from hub.services.sealed import open_private_report
 
 PRINCIPALS = ("submitter-a", "submitter-b", "consumer-b", "consumer-a", "analyst", "admin", "no-key", "revoked")
 REVIEWERS = {"analyst", "admin"}
@@ -75,11 +77,11 @@ def _principal(h, key):
 
 
 def _fresh_submission(h) -> str:
-    return intake.submit(h.ctx, _principal(h, h.keys.submitter), demo_submission()).id
+    return submissions.submit(h.ctx, principal=_principal(h, h.keys.submitter), body=demo_submission()).id
 
 
 def _published(h, tlp: str) -> str:
-    sid = intake.submit(h.ctx, _principal(h, h.keys.submitter), demo_submission(tlp=tlp)).id
+    sid = submissions.submit(h.ctx, principal=_principal(h, h.keys.submitter), body=demo_submission(tlp=tlp)).id
     release_holds(h.client, h.keys.analyst, sid)
     r = h.client.post(f"/api/v1/submissions/{sid}/approve", headers=basic(h.keys.analyst))
     assert r.status_code == 200, r.get_json()
@@ -103,8 +105,8 @@ def _body(h, kind: str | None, sid: str | None, n: int):
         return {"enabled": False}
     sub = h.store.get_submission(sid)
     if kind == "undo":
-        entries = intake.open_private_report(h.ctx, sub)["entries"]
-        key = next(k for e, k in zip(entries, review.entry_keys(entries)) if review.undoable(e))
+        entries = open_private_report(h.ctx, sub)["entries"]
+        key = next(k for e, k in zip(entries, entry_keys(entries)) if undoable(e))
         return {"entry": key, "justification": "the attacker's own timestamp, not the victim's"}
     if kind == "release":
         hold = json.loads(sub.report)["holds"][0]
@@ -123,7 +125,8 @@ def test_cell(world, principal, endpoint):
     sid = _fresh_submission(h) if "{sub}" in template or body_kind in ("undo", "release") else None
     profile = None
     if "{profile}" in template:
-        profile = intake.register_profile(h.ctx, _principal(h, h.keys.submitter), f"cell-{n}", demo("profile.json")).id
+        profile = profiles.add_profile(h.ctx, principal=_principal(h, h.keys.submitter), name=f"cell-{n}",
+                                       profile=demo("profile.json")).id
     path = template.format(sub=sid, profile=profile, green=pubs["green"], amber=pubs["amber"])
     body = _body(h, body_kind, sid, n)
     r = h.client.open(path, method=method, headers=basic(keys[principal]),

@@ -12,7 +12,8 @@ import time
 import pytest
 import requests
 
-from hub import admin
+from hub.services import accounts
+from hub.services.permissions import cli_operator
 from hub.datadir import DataDir
 from hub.ratelimit import RateLimiter
 from taxii_fixtures import Server, hub
@@ -87,7 +88,7 @@ def hubdir(tmp_path_factory):
     hub("init", data_dir=data)
     hub("org", "add", "peer-b", "--type", "peer", data_dir=data)
     store = DataDir(data).open_store()  # six keys in-process: a CLI run per key costs a second
-    keys = [admin.key_create(store, "peer-b", "consumer") for _ in range(6)]
+    keys = [accounts.create_key(store, principal=cli_operator(), org="peer-b", role="consumer") for _ in range(6)]
     store.close()
     return data, keys
 

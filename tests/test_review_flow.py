@@ -14,15 +14,19 @@ import pytest
 from sqlalchemy import text as sql_text
 
 from conftest import ROOT
+from hub.cli import main as hub_cli
 from hub.context import HubContext
 from hub.crypto import SealError
 from hub.datadir import DataDir
 from hub.errors import Forbidden, Invalid, Missing, Refused, WrongState
-from hub.intake import open_payload, open_private_report, submit
-from hub.publication import approve
-from hub.review import add_redaction, change_tlp, entry_keys, reject, release_hold, undo_redaction
+from hub.services.maintenance import purge
+from hub.services.redactions import entry_keys
+from hub.services.sealed import open_payload, open_private_report
+from hub.services.submissions import submit
+from hub.services.publication import approve
+from hub.services.review import add_redaction, change_tlp, reject, release_hold, undo_redaction
 from hub.store.base import Agreement, ObjectFilter, SubmissionFilter
-from hub.worker import Worker, purge
+from hub.worker import Worker
 from review_fixtures import demo, setup_hub, victim_strings
 from taxii_fixtures import pg_database
 
@@ -67,13 +71,14 @@ def _bundle_with_alias() -> dict:
 
 
 def _submit(e, ref="CASE-1", tlp="green", bundle=None):
-    return submit(e.ctx, e.submitter, {"bundle": bundle or demo("submission.json"),
+    return submit(e.ctx, principal=e.submitter, body={"bundle": bundle or demo("submission.json"),
                                        "victim_profile": demo("profile.json"), "tlp": tlp, "victim_ref": ref})
 
 
 def _release_all(e, sub):
     for hold in json.loads(e.ctx.store.get_submission(sub.id).report)["holds"]:
-        release_hold(e.ctx, e.analyst, sub.id, hold["object"], "seen at several victims, safe to share")
+        release_hold(e.ctx, principal=e.analyst, submission_id=sub.id, obj=hold["object"],
+                     justification="seen at several victims, safe to share")
 
 
 def test_sealed_payload_is_bound_to_its_submission(env):
@@ -101,13 +106,13 @@ def test_approval_needs_an_active_agreement_and_keeps_the_draft(env):
     sub = _submit(env, ref="CASE-UNKNOWN")
     _release_all(env, sub)
     with pytest.raises(Refused, match="no agreement"):
-        approve(env.ctx, env.analyst, sub.id)
+        approve(env.ctx, principal=env.analyst, submission_id=sub.id)
     kept = env.ctx.store.get_submission(sub.id)
     assert kept.status == "review" and kept.draft == env.ctx.store.get_submission(sub.id).draft
     env.ctx.store.add_agreement(Agreement("csirt-a", "CASE-UNKNOWN", "2025-01-01", None, ("NDA-03",)))
     env.ctx.store.withdraw_agreement("csirt-a", "CASE-UNKNOWN", "2025-02-01")
     with pytest.raises(Refused, match="objected"):
-        approve(env.ctx, env.analyst, sub.id)
+        approve(env.ctx, principal=env.analyst, submission_id=sub.id)
     assert env.ctx.store.get_submission(sub.id).status == "review"
 
 
@@ -115,9 +120,9 @@ def test_open_holds_block_approval_until_released(env):
     sub = _submit(env)
     assert sub.needs_review
     with pytest.raises(Refused, match="hold"):
-        approve(env.ctx, env.analyst, sub.id)
+        approve(env.ctx, principal=env.analyst, submission_id=sub.id)
     _release_all(env, sub)
-    published = approve(env.ctx, env.analyst, sub.id)
+    published = approve(env.ctx, principal=env.analyst, submission_id=sub.id)
     assert published.status == "published" and published.publication_id
     green = env.ctx.store.find_collection("TLP:GREEN")
     bodies = env.ctx.store.get_objects(green.id, ObjectFilter(versions=("all",)), 1000).items
@@ -130,27 +135,27 @@ def test_only_reviewers_act(env):
     sub = _submit(env)
     for who in (env.submitter, env.consumer, env.submitter_b):
         with pytest.raises((Forbidden, Missing)):
-            approve(env.ctx, who, sub.id)
+            approve(env.ctx, principal=who, submission_id=sub.id)
         with pytest.raises((Forbidden, Missing)):
-            reject(env.ctx, who, sub.id, "not mine to reject")
-    rejected = reject(env.ctx, env.admin, sub.id, "duplicate of an earlier case")
+            reject(env.ctx, principal=who, submission_id=sub.id, reason="not mine to reject")
+    rejected = reject(env.ctx, principal=env.admin, submission_id=sub.id, reason="duplicate of an earlier case")
     assert rejected.status == "rejected" and rejected.message == "duplicate of an earlier case"
     with pytest.raises(WrongState):
-        approve(env.ctx, env.analyst, sub.id)
+        approve(env.ctx, principal=env.analyst, submission_id=sub.id)
 
 
 def test_added_redaction_is_applied_and_audited(env):
     sub = _submit(env)
     draft = orjson.loads(sub.draft)
     name = next(o["name"] for o in draft["objects"] if o["type"] == "malware")
-    changed = add_redaction(env.ctx, env.analyst, sub.id, name, "keywords")
+    changed = add_redaction(env.ctx, principal=env.analyst, submission_id=sub.id, value=name, field="keywords")
     assert name not in changed.draft and "[KEYWORD]" in changed.draft
     assert any(e["rule"] == "DI-03" for e in json.loads(changed.report)["entries"])
     actions = [a.action for a in env.ctx.store.list_audit()]
     assert "add-redaction" in actions
     assert all(name not in a.details for a in env.ctx.store.list_audit())  # the value is never audited
     with pytest.raises(Invalid):
-        add_redaction(env.ctx, env.analyst, sub.id, "not a domain", "domains")
+        add_redaction(env.ctx, principal=env.analyst, submission_id=sub.id, value="not a domain", field="domains")
 
 
 def test_undo_restores_a_false_positive_and_refuses_a_victim_value(env):
@@ -160,15 +165,17 @@ def test_undo_restores_a_false_positive_and_refuses_a_victim_value(env):
     alias = next(k for e, k in zip(private["entries"], keys) if (e["original"] or "").startswith(NOT_A_VICTIM))
     host = next(k for e, k in zip(private["entries"], keys) if e["original"] == "YMB-FS02")
     with pytest.raises(Invalid, match="justification"):
-        undo_redaction(env.ctx, env.analyst, sub.id, alias, "short")
-    restored = undo_redaction(env.ctx, env.analyst, sub.id, alias, "an attacker alias, not a victim employee")
+        undo_redaction(env.ctx, principal=env.analyst, submission_id=sub.id, entry_key=alias, justification="short")
+    restored = undo_redaction(env.ctx, principal=env.analyst, submission_id=sub.id, entry_key=alias,
+                              justification="an attacker alias, not a victim employee")
     assert NOT_A_VICTIM in restored.draft
     before = env.ctx.store.get_submission(sub.id).draft
     with pytest.raises(Refused, match="leak gate"):
-        undo_redaction(env.ctx, env.analyst, sub.id, host, "the analyst believes this host is harmless")
+        undo_redaction(env.ctx, principal=env.analyst, submission_id=sub.id, entry_key=host,
+                       justification="the analyst believes this host is harmless")
     assert env.ctx.store.get_submission(sub.id).draft == before  # unchanged
     # A later edit recomputes from the raw input and keeps the earlier undo.
-    again = change_tlp(env.ctx, env.analyst, sub.id, "amber")
+    again = change_tlp(env.ctx, principal=env.analyst, submission_id=sub.id, tlp="amber")
     assert again.tlp == "amber" and NOT_A_VICTIM in again.draft
     assert "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421" in again.draft  # TLP:AMBER 2.0
 
@@ -176,16 +183,16 @@ def test_undo_restores_a_false_positive_and_refuses_a_victim_value(env):
 def test_same_content_is_a_duplicate_changed_content_a_new_version(env):
     first = _submit(env)
     _release_all(env, first)
-    approve(env.ctx, env.analyst, first.id)
+    approve(env.ctx, principal=env.analyst, submission_id=first.id)
     green = env.ctx.store.find_collection("TLP:GREEN")
     count = env.ctx.store.count_objects(green.id)
     second = _submit(env)
     _release_all(env, second)
-    approve(env.ctx, env.analyst, second.id)
+    approve(env.ctx, principal=env.analyst, submission_id=second.id)
     assert env.ctx.store.count_objects(green.id) == count  # nothing duplicated
     changed = _submit(env, bundle=_bundle_with_alias())
     _release_all(env, changed)
-    approve(env.ctx, env.analyst, changed.id)
+    approve(env.ctx, principal=env.analyst, submission_id=changed.id)
     malware = next(o for o in orjson.loads(changed.draft)["objects"] if o["type"] == "malware")
     versions = env.ctx.store.get_versions(green.id, malware["id"], ObjectFilter(versions=("all",)), 10).items
     assert len(versions) == 2  # the malware object got a new version, same id
@@ -203,7 +210,7 @@ def test_background_mode_and_worker(env):
 
 def test_purge_drops_sealed_data_after_retention(env):
     sub = _submit(env)
-    reject(env.ctx, env.analyst, sub.id, "test data")
+    reject(env.ctx, principal=env.analyst, submission_id=sub.id, reason="test data")
     env.ctx.retention_days = 0
     assert purge(env.ctx) == 1
     purged = env.ctx.store.get_submission(sub.id)
@@ -219,7 +226,7 @@ def _cli(*args):
 def test_verify_and_audit_verify_detect_tampering(env):
     sub = _submit(env)
     _release_all(env, sub)
-    approve(env.ctx, env.analyst, sub.id)
+    approve(env.ctx, principal=env.analyst, submission_id=sub.id)
     d = str(env.keys.data_dir)
     assert _cli("verify", "--data-dir", d).returncode == 0
     assert _cli("audit", "verify", "--data-dir", d).returncode == 0
@@ -277,3 +284,15 @@ def test_quickstart_sets_up_a_reviewed_hub(tmp_path):
     again = _cli("quickstart", "--data-dir", str(tmp_path / "qs"), "--no-serve")
     assert again.returncode == 0 and "reusing" in again.stderr
     assert len(store.list_submissions(SubmissionFilter())) == 2  # nothing set up twice
+
+
+def test_cli_and_api_auto_publish_share_one_rule(env):
+    """`hub auto-publish` runs the API's service: CSIRTs only, unknown organisations refused,
+    the change and its audit entry written together."""
+    assert hub_cli(["auto-publish", "--org", "peer-b", "on", "--data-dir", str(env.data.path)]) == 2
+    assert env.ctx.store.get_org("peer-b").auto_publish is False
+    assert hub_cli(["auto-publish", "--org", "nobody", "on", "--data-dir", str(env.data.path)]) == 2
+    assert hub_cli(["auto-publish", "--org", "csirt-a", "on", "--data-dir", str(env.data.path)]) == 0
+    assert env.ctx.store.get_org("csirt-a").auto_publish is True
+    last = env.ctx.store.list_audit()[-1]
+    assert (last.actor, last.action, last.subject) == ("cli", "auto-publish", "csirt-a")

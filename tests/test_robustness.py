@@ -1,5 +1,6 @@
 """Hostile and malformed input: the sanitiser answers with output, BadInput or LeakRefused — never
-another exception (which the CLI would have to report as an internal error)."""
+another exception (which the CLI would have to report as an internal error). Clean input is never
+refused: a sanitiser that refused everything would fail here."""
 from __future__ import annotations
 
 import copy
@@ -9,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sanitizer import BadInput, LeakRefused
+from sanitizer.rules.di12_patterns import is_valid
 
 from conftest import SHARED, bundle, indicator, run, sco, sdo
 
@@ -33,6 +35,14 @@ json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
     max_leaves=8)
+
+
+def test_the_base_bundle_is_published_not_refused():
+    """The bundle the properties below start from passes: refusals there come from the change."""
+    result = run(copy.deepcopy(BASE))
+    malware = [o for o in result.bundle["objects"] if o["type"] == "malware"]
+    assert malware and "192.0.2.5" in malware[0]["description"]
+    assert "アクメ精工" not in result.to_json().decode("utf-8")
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -62,15 +72,20 @@ def test_any_text_in_a_description_never_crashes_or_leaks_a_listed_name(text):
 
 
 @settings(max_examples=150, deadline=None)
+@given(st.text(max_size=200))
+def test_any_clean_text_in_a_description_is_published_not_refused(text):
+    b = copy.deepcopy(BASE)
+    b["objects"][1]["description"] = text
+    result = run(b)  # a refusal (or any exception) fails the test
+    assert any(o["type"] == "malware" for o in result.bundle["objects"])
+
+
+@settings(max_examples=150, deadline=None)
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60))
 def test_any_pattern_value_gives_a_parsable_pattern_or_none(value):
     escaped = value.replace("\\", "\\\\").replace("'", "\\'")
     b = bundle(indicator(20, f"[url:value = '{escaped}'] OR [ipv4-addr:value = '192.0.2.1']"))
-    try:
-        result = run(b)
-    except LeakRefused:
-        return
-    from sanitizer.rules.di12_patterns import is_valid
+    result = run(b)  # no victim value in it: a refusal fails the test
     for o in result.bundle["objects"]:
         if o["type"] == "indicator":
             assert is_valid(o["pattern"])

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
 from api_fixtures import api_hub, basic, demo_submission, release_holds
 from review_fixtures import demo
 
-from hub import intake
+from hub.services import profiles, submissions
 from hub.openapi import document
 
 EXAMPLES = int(os.environ.get("HUB_FUZZ_EXAMPLES", "25"))
@@ -64,10 +64,10 @@ def _real_path_parameters(h, operation, principal, publication_id) -> dict:
     """Ids that exist, so that positive cases reach the services and not only the 404."""
     path = operation.path
     if path.startswith("/api/v1/submissions/"):  # a fresh draft in review for each block
-        return {"id": intake.submit(h.ctx, principal, demo_submission()).id}
+        return {"id": submissions.submit(h.ctx, principal=principal, body=demo_submission()).id}
     if path.startswith("/api/v1/profiles/"):
-        return {"id": intake.register_profile(h.ctx, principal, f"fuzz-{time.monotonic_ns()}",
-                                              demo("profile.json")).id}
+        return {"id": profiles.add_profile(h.ctx, principal=principal, name=f"fuzz-{time.monotonic_ns()}",
+                                           profile=demo("profile.json")).id}
     if path.startswith("/api/v1/publications/"):
         return {"id": publication_id}
     if path.startswith("/api/v1/orgs/"):
@@ -123,7 +123,7 @@ def test_fuzz_api(fuzz_hub):
 
 
 def _publish(h, principal) -> str:
-    sid = intake.submit(h.ctx, principal, demo_submission()).id
+    sid = submissions.submit(h.ctx, principal=principal, body=demo_submission()).id
     release_holds(h.client, h.keys.analyst, sid)
     r = h.client.post(f"/api/v1/submissions/{sid}/approve", headers=basic(h.keys.analyst))
     assert r.status_code == 200, r.get_json()

@@ -9,8 +9,11 @@ import pytest
 from hub.context import HubContext
 from hub.crypto import SealError, Sealer, read_key_file
 from hub.datadir import DataDir
-from hub.intake import open_payload, open_private_report, register_profile, submit
-from hub.rotation import rotate
+from hub.services.maintenance import rotate
+from hub.services.permissions import cli_operator
+from hub.services.profiles import add_profile
+from hub.services.sealed import open_payload, open_private_report
+from hub.services.submissions import submit
 from hub.store.base import SubmissionFilter
 from review_fixtures import demo, hub, setup_hub
 from taxii_fixtures import pg_database
@@ -30,9 +33,10 @@ def _filled(keys) -> DataDir:
     ctx = HubContext.from_datadir(data)
     submitter = ctx.store.authenticate(keys.submitter["key_id"], keys.submitter["key"].split(".", 1)[1])
     for _ in range(3):
-        submit(ctx, submitter, {"bundle": demo("submission.json"), "victim_profile": demo("profile.json"),
+        submit(ctx, principal=submitter, body={"bundle": demo("submission.json"), "victim_profile": demo("profile.json"),
                                 "victim_ref": "CASE-1"})
-    register_profile(ctx, submitter, "yamabuki", demo("profile.json"), True, "CASE-1")
+    add_profile(ctx, principal=submitter, name="yamabuki", profile=demo("profile.json"), default=True,
+                victim_ref="CASE-1")
     ctx.store.close()
     return data
 
@@ -98,7 +102,7 @@ def test_an_interrupted_rotation_is_finished_by_running_it_again(hubdir):
     for blob, aad in _blobs(store):
         ctx.sealer.open(blob, aad)
     # ... and the next run finishes with the same new key.
-    result = rotate(hubdir, store)
+    result = rotate(hubdir, store, principal=cli_operator())
     assert result["resumed"] is True
     assert read_key_file(hubdir.secrets / "data.key") == new_key
     for blob, aad in _blobs(store):

@@ -726,3 +726,27 @@ def test_arguments_outside_their_columns_are_refused(store):
         == "0a0a0a0a-0000-4000-8000-000000000002"
     with pytest.raises(InvalidArgument):
         store.save_status({"id": "s" * 101})
+
+
+# -- units of work --------------------------------------------------------------------------
+
+def test_a_unit_of_work_commits_the_change_and_its_audit_entry_together_or_neither(backend):
+    store = backend.open()
+    store.add_org("csirt-u", "csirt")
+    before = len(store.list_audit())
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.set_auto_publish("csirt-u", True)
+            store.append_audit("cli", "auto-publish", "csirt-u", {"enabled": True})
+            assert store.get_org("csirt-u").auto_publish is True  # reads inside see the change
+            raise RuntimeError("the service failed after writing")
+    other = backend.open()  # another process sees neither the change nor the entry
+    assert other.get_org("csirt-u").auto_publish is False and len(other.list_audit()) == before
+    with store.transaction():
+        store.set_auto_publish("csirt-u", True)
+        store.append_audit("cli", "auto-publish", "csirt-u", {"enabled": True})
+        with store.transaction():  # nested: joins the enclosing unit of work
+            store.add_org("peer-u", "peer")
+    assert other.get_org("csirt-u").auto_publish is True and other.get_org("peer-u") is not None
+    assert [e.action for e in other.list_audit()[before:]] == ["auto-publish"]
+    assert not store.in_transaction()

@@ -1,10 +1,14 @@
 """TAXII access matrix: every role of every organisation × every collection (the four TLP
 collections and two CSIRTs' inboxes) × every TAXII endpoint, generated, on SQLite and PostgreSQL.
+An allowed cell must do its job (a read returns the stored object, a write stores or submits it,
+a delete removes a version), so an endpoint that refused everything would fail as surely as one
+that let everybody in.
 
 The rule it checks (README, "Running the feed"): CLEAR and GREEN are read by every member's
 consumer, analyst and admin keys; AMBER and AMBER+STRICT only by grant (peer-b has AMBER);
 writes only by grant (csirt-a may write GREEN); the operator's admin reads and writes every TLP
-collection; an inbox is written by its own CSIRT's submitter and admin keys and read by nobody.
+collection; an inbox is written by its own CSIRT's submitter key (a push is a submission) and read
+by nobody.
 A cell that may not read gets 403 or 404 and never an object; a revoked key gets 401 at once."""
 from __future__ import annotations
 
@@ -16,8 +20,9 @@ import pytest
 from hub.app import create_app
 from hub.context import HubContext
 from hub.datadir import DataDir
-from hub.store.base import ROLES
-from review_fixtures import hub, setup_hub
+from hub.domain import ROLES
+from hub.services.profiles import add_profile
+from review_fixtures import demo, hub, setup_hub
 from taxii_fixtures import pg_database
 
 ORGS = ("hub-operator", "csirt-a", "csirt-b", "peer-b")
@@ -39,7 +44,7 @@ def may_read(org: str, role: str, coll: str) -> bool:
 
 def may_write(org: str, role: str, coll: str) -> bool:
     if coll.startswith("INBOX:"):
-        return coll == f"INBOX:{org}" and role in ("submitter", "admin")
+        return coll == f"INBOX:{org}" and role == "submitter"
     if org == "hub-operator" and role == "admin":
         return True
     return GRANTS.get((org, coll)) == "write"
@@ -75,6 +80,10 @@ def _build(tmp, url):
     client = app.test_client()
     admin = keys[("hub-operator", "admin")]
     ids = {c.title: c.id for c in ctx.store.list_collections()}
+    for csirt in ("csirt-a", "csirt-b"):  # inbox pushes are sanitised with the CSIRT's default profile
+        submitter = ctx.store.authenticate(keys[(csirt, "submitter")]["key_id"],
+                                           keys[(csirt, "submitter")]["key"].split(".", 1)[1])
+        add_profile(ctx, principal=submitter, name="default", profile=demo("profile.json"), default=True)
     for title in COLLECTIONS[:4]:  # one object in every TLP collection, so reads have something to leak
         r = client.post(f"/hub/collections/{ids[title]}/objects/", headers=_h(admin, TAXII), data=json.dumps(
             {"objects": [{"type": "indicator", "spec_version": "2.1", "id": OBJ, "created": "2025-01-01T00:00:00.000Z",
@@ -94,40 +103,63 @@ def _h(key: dict, content_type: str | None = None) -> dict:
     return headers
 
 
-def test_matrix_size():
-    assert len(CELLS) == len(ORGS) * len(ROLES) * len(COLLECTIONS) * len(ENDPOINTS) == 672
+def _indicator(n: int) -> dict:
+    return {"type": "indicator", "spec_version": "2.1", "id": f"indicator--00000000-0000-4000-8000-{n:012x}",
+            "created": "2025-01-02T00:00:00.000Z", "modified": "2025-01-02T00:00:00.000Z",
+            "pattern": "[ipv4-addr:value = '203.0.113.10']", "pattern_type": "stix",
+            "valid_from": "2025-01-02T00:00:00Z"}
+
+
+def test_the_matrix_exercises_every_outcome():
+    """Each kind of collection has cells that may and may not read and write, so the
+    per-organisation test checks both that access is granted and that it is refused."""
+    for kind in ("TLP:CLEAR", "TLP:AMBER", "INBOX:csirt-a"):
+        cells = [(o, r) for o in ORGS for r in ROLES]
+        reads = {may_read(o, r, kind) for o, r in cells}
+        writes = {may_write(o, r, kind) for o, r in cells}
+        assert writes == {True, False}, kind
+        assert reads == ({False} if kind.startswith("INBOX:") else {True, False}), kind
 
 
 @pytest.mark.parametrize("org", ORGS)
 def test_no_cross_organisation_read_or_write(matrix, org):
     """All cells of one organisation (4 roles × 6 collections × 7 endpoints)."""
     client, ids = matrix["client"], matrix["ids"]
+    admin = matrix["keys"][("hub-operator", "admin")]
     failures = []
-    for (o, role, coll, (name, method, suffix)) in (c for c in CELLS if c[0] == org):
+    for n, (o, role, coll, (name, method, suffix)) in enumerate(c for c in CELLS if c[0] == org):
         key = matrix["keys"][(o, role)]
         path = f"/hub/collections/{ids[coll]}/{suffix}"
         if method == "POST":
-            body = json.dumps({"objects": [{"type": "indicator", "spec_version": "2.1",
-                                            "id": "indicator--00000000-0000-4000-8000-0000000000bb",
-                                            "created": "2025-01-02T00:00:00.000Z", "modified": "2025-01-02T00:00:00.000Z",
-                                            "pattern": "[ipv4-addr:value = '203.0.113.10']", "pattern_type": "stix",
-                                            "valid_from": "2025-01-02T00:00:00Z"}]})
-            r = client.post(path, headers=_h(key, TAXII), data=body)
             allowed = may_write(o, role, coll)
+            r = client.post(path, headers=_h(key, TAXII), data=json.dumps({"objects": [_indicator(0xbb)]}))
+            status = r.get_json(silent=True) or {}
+            done = r.status_code == 202 and status.get("failure_count") == 0 and status.get("total_count") == 1
         elif method == "DELETE":
-            r = client.delete(path + "?match[version]=2020-01-01T00:00:00.000Z", headers=_h(key))
             allowed = may_write(o, role, coll) and may_read(o, role, coll)
+            # A version of its own to delete, so an allowed delete must remove something real.
+            victim = _indicator(0x1000 + ORGS.index(org) * 1000 + n)
+            if not coll.startswith("INBOX:"):
+                assert client.post(f"/hub/collections/{ids[coll]}/objects/", headers=_h(admin, TAXII),
+                                   data=json.dumps({"objects": [victim]})).status_code == 202
+            target = path.replace(OBJ, victim["id"]) if allowed else path
+            r = client.delete(target, headers=_h(key))
+            after = client.get(f"/hub/collections/{ids[coll]}/objects/{victim['id']}/", headers=_h(admin))
+            done = r.status_code == 200 and after.status_code == 404
         else:
-            r = client.get(path, headers=_h(key))
             allowed = may_read(o, role, coll) or (name == "collection" and may_write(o, role, coll))
-        text = r.get_data(as_text=True)
+            r = client.get(path, headers=_h(key))
+            expected = {"collection": ids[coll], "versions": "2025-01-01T00:00:00.000000Z"}.get(name, OBJ)
+            done = r.status_code == 200 and expected in r.get_data(as_text=True)
         if allowed:
-            ok = r.status_code < 400 or (r.status_code in (404, 422) and method != "GET") or (
-                method == "POST" and coll.startswith("INBOX:") and r.status_code == 422)  # inbox: no profile yet
+            ok = done
         else:
-            ok = r.status_code in (401, 403, 404) and OBJ not in text
+            ok = r.status_code in (401, 403, 404) and OBJ not in r.get_data(as_text=True)
         if not ok:
             failures.append((o, role, coll, name, r.status_code))
+    # Nothing a refused delete aimed at is gone.
+    for coll in COLLECTIONS[:4]:
+        assert client.get(f"/hub/collections/{ids[coll]}/objects/{OBJ}/", headers=_h(admin)).status_code == 200
     assert not failures, failures[:10]
 
 

@@ -13,8 +13,9 @@ from review_fixtures import DEMO as ROOT_DEMO, demo, setup_hub
 from hub.app import create_app
 from hub.context import HubContext
 from hub.datadir import DataDir
-from hub.intake import open_private_report, submit
-from hub.review import entry_keys
+from hub.services.redactions import entry_keys
+from hub.services.sealed import open_private_report
+from hub.services.submissions import submit
 from hub.web import SECURITY_HEADERS
 from hub.web.highlight import Mark, render_bundle, render_text
 from hub.web.i18n import CATALOGUE
@@ -45,7 +46,7 @@ def principal(ctx, key: dict):
 def submit_demo(ctx, keys, victim_ref="CASE-1", tlp="green", bundle=None):
     body = {"bundle": bundle or demo("submission.json"), "victim_profile": demo("profile.json"), "tlp": tlp,
             "victim_ref": victim_ref}
-    sub = submit(ctx, principal(ctx, keys.submitter), body)
+    sub = submit(ctx, principal=principal(ctx, keys.submitter), body=body)
     assert sub.status == "review"
     return sub
 
@@ -400,7 +401,7 @@ def test_unknown_action_is_a_404(analyst, ctx, keys):
 def test_a_text_submission_is_shown_as_text_with_its_originals_marked(analyst, ctx, keys):
     body = {"text": (ROOT_DEMO / "iocs.txt").read_text(encoding="utf-8"), "victim_profile": demo("profile.json"),
             "tlp": "amber", "victim_ref": "CASE-1"}
-    sub = submit(ctx, principal(ctx, keys.submitter), body)
+    sub = submit(ctx, principal=principal(ctx, keys.submitter), body=body)
     r = analyst.get(f"/review/submissions/{sub.id}")
     assert r.status_code == 200
     original = r.text.split('id="original"', 1)[1].split("</pre>", 1)[0]
@@ -414,7 +415,7 @@ def test_a_text_submission_is_shown_as_text_with_its_originals_marked(analyst, c
 
 def test_a_failed_submission_renders_and_can_be_rejected(analyst, ctx, keys):
     body = {"csv": "type,value\nnot-a-type,whatever\n", "victim_profile": demo("profile.json"), "victim_ref": "CASE-1"}
-    sub = submit(ctx, principal(ctx, keys.submitter), body)
+    sub = submit(ctx, principal=principal(ctx, keys.submitter), body=body)
     r = analyst.get(f"/review/submissions/{sub.id}?lang=en")
     assert r.status_code == 200 and "There is no draft yet." in r.text
     assert f'action="/review/submissions/{sub.id}/approve"' not in r.text

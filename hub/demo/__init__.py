@@ -12,7 +12,7 @@ from pathlib import Path
 from sanitizer import LeakRefused, Policy, VictimProfile, sanitize
 from sanitizer.classify import CLASS_LABELS
 
-from ..cli import dump, write_atomic
+from ..cli_io import dump, write_atomic
 
 DEMO_SECRET = b"hub-demo-secret-not-for-production"
 

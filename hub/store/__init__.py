@@ -16,19 +16,19 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
-from .base import (ORG_TYPES, READ_ROLES, ROLES, TLP_LEVELS, Access, AddResult, Agreement, ApiKey, AuditEntry, BadCursor, Collection, Publication, StoredProfile, Submission, SubmissionFilter,
-                   Conflict, NotFound, ObjectFilter, Org, Page, Principal, Store, StoreError)
-from .sql import InvalidArgument, SqlStore
+from .base import (Access, AddResult, Agreement, ApiKey, AuditEntry, BadCursor, Collection, Conflict, InvalidArgument,
+                   NotFound, ObjectFilter, Org, Page, Principal, Publication, Store, StoredProfile, StoreError,
+                   Submission, SubmissionFilter)
+from .sql import SqlStore
 
 __all__ = [
-    "ORG_TYPES", "READ_ROLES", "ROLES", "TLP_LEVELS", "Access", "AddResult", "Agreement", "ApiKey", "AuditEntry", "BadCursor",
-    "Collection", "Publication", "StoredProfile", "Submission", "SubmissionFilter",
-    "Conflict", "InvalidArgument", "NotFound", "ObjectFilter", "Org", "Page", "Principal", "SqlStore", "Store",
-    "StoreError", "open_store",
+    "Access", "AddResult", "Agreement", "ApiKey", "AuditEntry", "BadCursor", "Collection", "Conflict",
+    "InvalidArgument", "NotFound", "ObjectFilter", "Org", "Page", "Principal", "Publication", "SqlStore", "Store",
+    "StoreError", "StoredProfile", "Submission", "SubmissionFilter", "open_store",
 ]
 
 
-def open_store(url: str, **engine_options) -> SqlStore:
+def open_store(url: str, **engine_options) -> Store:
     """A store over an SQLite file (`sqlite:///path`) or PostgreSQL (`postgresql+psycopg://...`;
     a bare `postgresql://` URL is given the psycopg 3 driver). `engine_options` go to
     `create_engine` (pool sizes and the like). Error messages never repeat the URL, which may
@@ -36,7 +36,7 @@ def open_store(url: str, **engine_options) -> SqlStore:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.drivername != "sqlite":
-            raise ValueError("only the default pysqlite driver is supported for SQLite")
+            raise InvalidArgument("only the default pysqlite driver is supported for SQLite")
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -45,9 +45,9 @@ def open_store(url: str, **engine_options) -> SqlStore:
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         elif parsed.drivername != "postgresql+psycopg":
-            raise ValueError("use the psycopg 3 driver: postgresql+psycopg://...")
+            raise InvalidArgument("use the psycopg 3 driver: postgresql+psycopg://...")
         return SqlStore(create_postgresql_engine(parsed, **engine_options))
-    raise ValueError("the store URL must start with sqlite:/// or postgresql+psycopg://")
+    raise InvalidArgument("the store URL must start with sqlite:/// or postgresql+psycopg://")
 
 
 def create_sqlite_engine(url: str | URL, **kwargs) -> Engine:

@@ -7,30 +7,34 @@ served, so it stays valid across processes, workers and restarts.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-ROLES = ("submitter", "consumer", "analyst", "admin")
-ORG_TYPES = ("operator", "csirt", "peer")
-TLP_LEVELS = ("clear", "green", "amber", "amber+strict")
-READ_ROLES = frozenset({"consumer", "analyst", "admin"})
+from ..errors import HubError, Invalid, Missing, WrongState
 
 
-class StoreError(Exception):
+class StoreError(HubError):
     """Base class of storage errors with a message fit for a user (never a stored value)."""
 
 
-class NotFound(StoreError):
-    """An organisation, key, collection or object that does not exist."""
+class NotFound(StoreError, Missing):
+    """An organisation, key, collection or object that does not exist (404)."""
 
 
-class Conflict(StoreError):
-    """Something with that name already exists."""
+class Conflict(StoreError, WrongState):
+    """Something with that name already exists, or a row is not in the expected state (409)."""
 
 
 class BadCursor(StoreError):
     """A `next` cursor that this hub did not issue (or that is corrupt)."""
+
+
+class InvalidArgument(StoreError, Invalid, ValueError):
+    """An argument outside its allowed values (role, organisation type, TLP, filter, limit)."""
 
 
 @dataclass(frozen=True)
@@ -200,10 +204,24 @@ class AuditEntry:
 class Store(ABC):
     """Everything the hub persists."""
 
-    # -- schema --------------------------------------------------------------------
+    # -- schema and units of work -----------------------------------------------------
     @abstractmethod
     def migrate(self) -> int:
         """Bring the schema to the newest version; return that version number."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """A unit of work for the calling thread: every store call inside it (changes and
+        `append_audit` alike) commits together when the block ends, or none does if it raises.
+        Nested calls join the enclosing unit of work."""
+
+    @abstractmethod
+    def in_transaction(self) -> bool:
+        """Whether the calling thread is inside a unit of work."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close every pooled connection (the store must not be used afterwards)."""
 
     # -- organisations and keys ----------------------------------------------------
     @abstractmethod
@@ -369,9 +387,9 @@ class Store(ABC):
     # -- publication and audit ---------------------------------------------------------
     @abstractmethod
     def publish_submission(self, submission_id: str, collection_id: str, objects: list[dict],
-                           publication: Publication, audit: tuple[str, str, dict]) -> AddResult:
-        """In one transaction: add the objects, record the publication, mark the submission
-        published and append the audit entry (actor, action, details). Readers see all or none."""
+                           publication: Publication) -> AddResult:
+        """Add the objects, record the publication and mark the submission published, in one
+        transaction (or in the caller's unit of work, with its audit entry). Readers see all or none."""
 
     @abstractmethod
     def get_publication(self, publication_id: str) -> Publication | None:
@@ -416,9 +434,6 @@ GENESIS_HASH = "0" * 64
 def audit_hash(prev_hash: str, at: str, actor: str, action: str, subject: str, details: str) -> str:
     """SHA-256 over the previous entry's hash and this entry's fields: changing, removing or
     reordering any entry breaks every hash after it."""
-    import hashlib
-    import json
-
     payload = json.dumps([prev_hash, at, actor, action, subject, details], ensure_ascii=False,
                          separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()

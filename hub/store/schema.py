@@ -8,14 +8,13 @@ release created and must therefore be written as explicit DDL, never as `create_
 """
 from __future__ import annotations
 
-import time
 from typing import Callable
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, LargeBinary,
                         MetaData, String, Table, Text, UniqueConstraint, func, select, text)
 from sqlalchemy.engine import Connection, Engine
 
-from .base import ORG_TYPES, ROLES, TLP_LEVELS
+from ..domain import ORG_TYPES, ROLES, SUBMISSION_STATES, TLP_LEVELS, now_us
 
 metadata = MetaData()
 
@@ -118,7 +117,6 @@ agreements = Table(
 )
 
 
-SUBMISSION_STATES = ("queued", "processing", "review", "published", "rejected", "failed", "refused")
 
 # Submissions: the raw input and the victim profile are kept only sealed (AES-GCM, hub.crypto,
 # authenticated with the submission id) and dropped when purged; the draft and the public
@@ -255,7 +253,7 @@ def migrate(engine: Engine, begin_write: Callable[[], object]) -> int:
                 if number > version:
                     step(conn)
                     applied.append(number)
-        now = time.time_ns() // 1000
+        now = now_us()
         for number in applied:
             conn.execute(schema_version.insert().values(version=number, applied=now))
         return max([version, *applied])

@@ -1,23 +1,16 @@
 """The analysts' review web view under /review/ (server-rendered, JA/EN, no JavaScript)."""
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import request
 
-bp = Blueprint("web", __name__, url_prefix="/review", template_folder="templates", static_folder="static")
+from . import views  # noqa: F401 - registers the routes on bp
+from .blueprint import SECURITY_HEADERS, bp, is_web_path
 
-# No script at all, styles only from our own file, never framed, nothing cached or referred.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": ("default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self'; "
-                                "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
+__all__ = ["SECURITY_HEADERS", "bp", "init_app", "is_web_path"]
 
 
 def init_app(app) -> None:
-    from . import views  # noqa: F401 - registers the routes on bp
+    """Register the review view and its session and header settings."""
 
     # The session cookie: not readable by script, not sent on cross-site requests, and only
     # sent to the review view (the TAXII feed and the API authenticate with keys, not cookies).
@@ -31,7 +24,7 @@ def init_app(app) -> None:
     @app.after_request
     def _security_headers(response):
         # App-wide hook so that /review 404s and errors get the headers too.
-        if request.path == bp.url_prefix or request.path.startswith(bp.url_prefix + "/"):
+        if is_web_path(request.path):
             for name, value in SECURITY_HEADERS.items():
                 response.headers[name] = value
         return response

@@ -7,31 +7,21 @@ is signed out at once, and rebuilds the principal from the key record and its or
 from __future__ import annotations
 
 import hmac
-import re
 import secrets
 import time
 
-from flask import abort, current_app, request, session
+from flask import abort, request, session
 
-from ..intake import is_reviewer
-from ..store.base import Principal
-
-# The shape of a key id ("hk_" and hex today); anything else is refused before the store is asked.
-_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+from ..auth import from_key
+from ..services.permissions import is_reviewer
+from ..store.base import Principal, Store
 # An absolute limit on a sign-in, whatever the activity: a forgotten browser is not signed in forever.
 SESSION_MAX_AGE = 12 * 3600
 
 
-def store():
-    return current_app.config["HUB_CTX"].store
-
-
-def check_key(key: str):
+def check_key(store: Store, key: str):
     """(principal, problem): problem is None, "invalid" or "refused" (a non-reviewer key)."""
-    key_id, sep, secret = (key or "").strip().partition(".")
-    if not sep or not _KEY_ID.fullmatch(key_id):
-        return None, "invalid"
-    principal = store().authenticate(key_id, secret)
+    principal = from_key(store, key)
     if principal is None:
         return None, "invalid"
     if not is_reviewer(principal):
@@ -56,7 +46,7 @@ def sign_out() -> None:
         session["lang"] = lang
 
 
-def current_principal() -> tuple[Principal | None, str | None]:
+def current_principal(store: Store) -> tuple[Principal | None, str | None]:
     """(principal, reason signed out): the signed-in reviewer, re-checked against the store."""
     key_id = session.get("key_id")
     if not key_id:
@@ -64,8 +54,8 @@ def current_principal() -> tuple[Principal | None, str | None]:
     if time.time() - session.get("since", 0) > SESSION_MAX_AGE:
         sign_out()
         return None, "login.expired"
-    key = store().get_key(key_id)
-    org = store().get_org(key.org) if key is not None else None
+    key = store.get_key(key_id)
+    org = store.get_org(key.org) if key is not None else None
     principal = Principal(key.key_id, key.org, key.role, org.type) if key and org else None
     if key is None or key.revoked or not is_reviewer(principal):
         sign_out()

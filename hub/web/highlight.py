@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-_REPLACED = re.compile(r"^replaced with (.+)$")
 _IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])")
 
 
@@ -52,13 +51,12 @@ def draft_marks(entries: list[dict]) -> dict[str, list[Mark]]:
     """Marks for the draft, by draft object id: placeholders, coarsened values, rebuilt patterns."""
     marks: dict[str, list[Mark]] = {}
     for e in entries:
-        if e.get("undone") or e["object"].endswith("(dropped)"):
+        if e.get("undone") or e.get("state") == "dropped":
             continue  # an undone value is back as it was; a dropped object is not in the draft
-        path, action = e.get("path") or "", e["action"]
-        replaced = _REPLACED.match(action)
-        if replaced:
-            mark = Mark(_prop(path), replaced.group(1), e["rule"], _title(e))
-        elif action == "coarsened" or path.startswith("pattern"):
+        path = e.get("path") or ""
+        if e.get("replacement") is not None:  # a placeholder or a coarsened time written at path
+            mark = Mark(_prop(path), e["replacement"], e["rule"], _title(e))
+        elif path.startswith("pattern"):
             mark = Mark(_prop(path), None, e["rule"], _title(e))
         elif not path:
             mark = Mark("id", None, e["rule"], _title(e))

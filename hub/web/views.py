@@ -1,6 +1,6 @@
 """The review pages: sign-in, the queue, a submission with its redactions, and the actions.
 
-Every action calls the service layer (hub.review, hub.publication) with the signed-in principal
+Every action calls the service layer (`hub.services`) with the signed-in principal
 and redirects back with a flash message; a refusal re-renders the page with the service's
 message and its HTTP status (hub.errors). Service messages never carry a victim value.
 """
@@ -10,32 +10,33 @@ import json
 import logging
 from datetime import datetime, timezone
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
-from sanitizer import BadInput
-
-from .. import review
-from ..agreements import publication_gate
+from ..context import HubContext
+from ..domain import SUBMISSION_STATES, TLP_LEVELS
 from ..errors import HubError, Missing
-from ..intake import effective_profile, open_payload, open_private_report, visible_submission
-from ..publication import approve
-from ..store.base import TLP_LEVELS, Conflict, NotFound, SubmissionFilter
-from . import auth, bp
+from ..services import permissions, publication, review, submissions
+from ..services.agreements import publication_gate
+from ..services.pipeline import effective_profile
+from ..services.redactions import entry_keys, undoable
+from ..services.sealed import open_payload, open_private_report
+from ..store.base import SubmissionFilter
+from . import auth
+from .blueprint import bp
 from .highlight import draft_marks, original_marks, profile_marks, render_bundle, render_text, text_marks
 from .i18n import DEFAULT_LANG, LANGS, translate
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("queued", "processing", "review", "published", "rejected", "refused", "failed")
 PAGE_SIZE = 50
 MAX_OBJECTS_SHOWN = 1000    # a huge bundle is shown in part: the page must stay usable
 MAX_TEXT_SHOWN = 200_000
 PUBLIC_ENDPOINTS = ("web.login", "web.static")
 
 
-def ctx():
-    return current_app.config["HUB_CTX"]
+def ctx() -> HubContext:
+    return current_app.extensions["hub"]
 
 
 def t(key: str, **values) -> str:
@@ -46,23 +47,18 @@ def t(key: str, **values) -> str:
 
 @bp.before_request
 def _prepare():
-    from flask import session
-
     asked = request.args.get("lang")
     if asked in LANGS:
         session["lang"] = asked
     g.lang = session.get("lang") if session.get("lang") in LANGS else DEFAULT_LANG
     if request.method == "POST":
         auth.check_csrf()
-    g.principal = None
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    principal, reason = auth.current_principal()
-    if principal is None:
-        flash(reason or "login.required", "info")
+    if g.principal is None:  # the app's authentication hook found no signed-in reviewer
+        flash(g.get("signed_out") or "login.required", "info")
         target = request.full_path if request.method == "GET" else None
         return redirect(url_for("web.login", next=target) if target else url_for("web.login"))
-    g.principal = principal
     return None
 
 
@@ -101,11 +97,10 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "GET":
-        principal, _ = auth.current_principal()
-        if principal is not None:
+        if g.principal is not None:
             return redirect(url_for("web.queue"))
         return render_template("login.html", next=request.args.get("next", ""))
-    principal, problem = auth.check_key(request.form.get("key", ""))
+    principal, problem = auth.check_key(ctx().store, request.form.get("key", ""))
     nxt = request.form.get("next", "")
     if problem == "invalid":
         return render_template("login.html", error=t("login.invalid"), next=nxt), 401
@@ -131,7 +126,7 @@ def queue():
     orgs = [o.name for o in store.list_orgs() if o.type == "csirt"]
     args = request.args
     chosen = {
-        "status": args.get("status") if args.get("status") in STATUSES else "",
+        "status": args.get("status") if args.get("status") in SUBMISSION_STATES else "",
         "tlp": args.get("tlp") if args.get("tlp") in TLP_LEVELS else "",
         "org": args.get("org") if args.get("org") in orgs else "",
         "needs_review": args.get("needs_review") if args.get("needs_review") in ("yes", "no") else "",
@@ -139,13 +134,14 @@ def queue():
     page = max(int(args.get("page")) if (args.get("page") or "").isdigit() else 1, 1)
     flt = SubmissionFilter(org=chosen["org"] or None, status=chosen["status"] or None, tlp=chosen["tlp"] or None,
                            needs_review={"yes": True, "no": False}.get(chosen["needs_review"]))
-    rows = store.list_submissions(flt, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    rows = submissions.listing(ctx(), principal=g.principal, flt=flt, limit=PAGE_SIZE + 1,
+                               offset=(page - 1) * PAGE_SIZE)
     more = len(rows) > PAGE_SIZE
     today = ctx().today()
     items = [{"sub": s, "gate": publication_gate(store, s.org, s.victim_ref, today)} for s in rows[:PAGE_SIZE]]
     filters = {k: v for k, v in chosen.items() if v}
     return render_template(
-        "queue.html", items=items, orgs=orgs, statuses=STATUSES, tlps=TLP_LEVELS, chosen=chosen, page=page,
+        "queue.html", items=items, orgs=orgs, statuses=SUBMISSION_STATES, tlps=TLP_LEVELS, chosen=chosen, page=page,
         prev_url=url_for("web.queue", **filters, page=page - 1) if page > 1 else None,
         next_url=url_for("web.queue", **filters, page=page + 1) if more else None)
 
@@ -159,14 +155,14 @@ def submission(sid: str):
 
 def _submission_page(sid: str, error: str | None = None, status: int = 200):
     try:
-        sub = visible_submission(ctx(), g.principal, sid)
+        sub = permissions.visible_submission(ctx(), principal=g.principal, submission_id=sid)
     except HubError as exc:
         return _error_page(exc.status, str(exc))
     report = json.loads(sub.report) if sub.report else {}
     private = open_private_report(ctx(), sub)
     entries = private["entries"] if private else report.get("entries", [])
-    keys = review.entry_keys(entries)
-    rows = [{"e": e, "key": k, "undoable": private is not None and not e.get("undone") and review.undoable(e)}
+    keys = entry_keys(entries)
+    rows = [{"e": e, "key": k, "undoable": private is not None and not e.get("undone") and undoable(e)}
             for e, k in zip(entries, keys)]
     holds = report.get("holds", [])
     open_holds = [h for h in holds if not h.get("released")]
@@ -209,14 +205,16 @@ def _form(name: str) -> str | None:
 
 
 ACTIONS = {
-    "approve": (lambda c, p, sid: approve(c, p, sid), "done.approve"),
-    "reject": (lambda c, p, sid: review.reject(c, p, sid, _form("reason")), "done.reject"),
-    "redact": (lambda c, p, sid: review.add_redaction(c, p, sid, _form("value"), _form("field")), "done.add"),
-    "undo": (lambda c, p, sid: review.undo_redaction(c, p, sid, _form("entry"), _form("justification")),
-             "done.undo"),
-    "release": (lambda c, p, sid: review.release_hold(c, p, sid, _form("object"), _form("justification")),
-                "done.release"),
-    "tlp": (lambda c, p, sid: review.change_tlp(c, p, sid, _form("tlp")), "done.tlp"),
+    "approve": (lambda c, p, sid: publication.approve(c, principal=p, submission_id=sid), "done.approve"),
+    "reject": (lambda c, p, sid: review.reject(c, principal=p, submission_id=sid, reason=_form("reason")),
+               "done.reject"),
+    "redact": (lambda c, p, sid: review.add_redaction(c, principal=p, submission_id=sid, value=_form("value"),
+                                                      field=_form("field")), "done.add"),
+    "undo": (lambda c, p, sid: review.undo_redaction(c, principal=p, submission_id=sid, entry_key=_form("entry"),
+                                                     justification=_form("justification")), "done.undo"),
+    "release": (lambda c, p, sid: review.release_hold(c, principal=p, submission_id=sid, obj=_form("object"),
+                                                      justification=_form("justification")), "done.release"),
+    "tlp": (lambda c, p, sid: review.change_tlp(c, principal=p, submission_id=sid, tlp=_form("tlp")), "done.tlp"),
 }
 
 
@@ -227,14 +225,8 @@ def act(sid: str, action: str):
     run, done = ACTIONS[action]
     try:
         run(ctx(), g.principal, sid)
-    except HubError as exc:
+    except HubError as exc:  # the class carries the status (store conflicts included)
         return _refused(sid, str(exc), exc.status)
-    except BadInput as exc:  # a value the profile cannot hold (e.g. a malformed domain); names the field only
-        return _refused(sid, str(exc), 400)
-    except Conflict as exc:  # someone else changed the submission first
-        return _refused(sid, str(exc), 409)
-    except NotFound as exc:
-        return _refused(sid, str(exc), 404)
     flash(done, "ok")
     return redirect(url_for("web.submission", sid=sid), code=303)
 

@@ -10,22 +10,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from flask import current_app
 from medallion.exceptions import ProcessingError
 
-from sanitizer import BadInput
 from sanitizer.stixmeta import TLP_LEVEL_OF_ID, TLP_ORDER
 
-from .errors import HubError
-from .intake import submit
+from ..context import HubContext
+from ..domain import format_time
+from ..errors import HubError
+from ..services import submissions
+from ..store.base import Principal
 
 DONE = {"review": "accepted for analyst review", "published": "accepted and published",
         "rejected": "accepted, then rejected by an analyst"}
-
-
-def init_app(app) -> None:
-    app.config["HUB_INBOX"] = push
-    app.config["HUB_INBOX_STATUS"] = refresh
 
 
 def _tlp_of(objects: list) -> str:
@@ -38,8 +34,23 @@ def _tlp_of(objects: list) -> str:
     return max(found, key=TLP_ORDER.index) if found else "amber"
 
 
-def push(principal, objects: list, request_time) -> dict:
-    ctx = current_app.config["HUB_CTX"]
+class SubmissionInbox:
+    """The `Inbox` the TAXII backend hands pushes to: they become submissions (services)."""
+
+    def __init__(self, ctx: HubContext):
+        self.ctx = ctx
+
+    def push(self, principal: Principal, objects: list, request_time: datetime | None) -> dict:
+        """Submit the pushed objects with the CSIRT's default profile; the TAXII status to answer."""
+        return push(self.ctx, principal, objects, request_time)
+
+    def refresh(self, status: dict) -> dict:
+        """The stored status as of now."""
+        return refresh(self.ctx, status)
+
+
+def push(ctx: HubContext, principal: Principal, objects: list, request_time: datetime | None) -> dict:
+    """Submit the pushed objects with the CSIRT's default profile; the TAXII status to answer."""
     stored = ctx.store.default_profile(principal.org)
     if stored is None:
         raise ProcessingError("register a default victim profile first (POST /api/v1/profiles with "
@@ -49,23 +60,22 @@ def push(principal, objects: list, request_time) -> dict:
     body = {"bundle": {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects},
             "profile_id": stored.id, "tlp": tlp}
     try:
-        sub = submit(ctx, principal, body, source="taxii", status_id=status_id)
-    except (BadInput, HubError) as exc:
-        raise ProcessingError(str(exc), getattr(exc, "status", 400)) from None
+        sub = submissions.submit(ctx, principal=principal, body=body, source="taxii", status_id=status_id)
+    except HubError as exc:
+        raise ProcessingError(str(exc), exc.status) from None
     ids = [o.get("id") if isinstance(o, dict) and isinstance(o.get("id"), str) else f"#{n}"
            for n, o in enumerate(objects, 1)]
-    requested = (request_time or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    requested = format_time(request_time or datetime.now(timezone.utc))
     status = {"id": status_id, "status": "pending", "request_timestamp": requested,
               "total_count": len(objects), "success_count": 0, "successes": [], "failure_count": 0,
               "failures": [], "pending_count": len(objects), "pendings": [{"id": i} for i in ids],
               "_org": principal.org, "_submission": sub.id}
     ctx.store.save_status(status)
-    return {k: v for k, v in refresh(status).items() if not k.startswith("_")}
+    return {k: v for k, v in refresh(ctx, status).items() if not k.startswith("_")}
 
 
-def refresh(status: dict) -> dict:
+def refresh(ctx: HubContext, status: dict) -> dict:
     """The status resource as of now, from the submission it became."""
-    ctx = current_app.config["HUB_CTX"]
     sub = ctx.store.get_submission(status["_submission"])
     if sub is None or sub.status in ("queued", "processing"):
         return status

@@ -11,12 +11,16 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-from flask import current_app, g, request
+from typing import Callable, Protocol
+
+from flask import g, request
 from medallion.backends.base import Backend
 from medallion.exceptions import ProcessingError
 
-from hub.store.base import BadCursor, Collection, ObjectFilter, Store
 from sanitizer.rules import di18_leak_gate
+
+from ..domain import format_time, now_timestamp
+from ..store.base import BadCursor, Collection, ObjectFilter, Principal, Store
 
 from .rawjson import RawEnvelope
 
@@ -85,12 +89,20 @@ def _body(page, key: str, raw: bool = False) -> dict:
     return body
 
 
+class Inbox(Protocol):
+    """What a CSIRT's write-only inbox does with a push (`hub.taxii.inbox`)."""
+
+    push: Callable[[Principal, list, datetime | None], dict]
+    refresh: Callable[[dict], dict]
+
+
 class HubBackend(Backend):
     """Medallion's Backend interface, answered from the hub store for the calling principal."""
 
     def __init__(self, store: Store, api_root: str = "hub", title: str = "Attack-technique sharing hub",
-                 max_content_length: int = 10 * 1024 * 1024, **_kwargs):
+                 max_content_length: int = 10 * 1024 * 1024, inbox: Inbox | None = None, **_kwargs):
         self.store = store
+        self.inbox = inbox
         self.api_root = api_root
         self.title = title
         self.max_content_length = max_content_length
@@ -144,9 +156,9 @@ class HubBackend(Backend):
         status = self.store.get_status(status_id)
         if status is None or status.get("_org") != g.principal.org:
             return None
-        if status.get("_submission") and current_app.config.get("HUB_INBOX_STATUS"):
+        if status.get("_submission") and self.inbox is not None:
             # An inbox push: its status follows the submission it became (pending → complete).
-            status = current_app.config["HUB_INBOX_STATUS"](status)
+            status = self.inbox.refresh(status)
         return {k: v for k, v in status.items() if not k.startswith("_")}
 
     # -- collections -------------------------------------------------------------------
@@ -214,20 +226,19 @@ class HubBackend(Backend):
         if seen and seen[0].inbox_of is not None:
             # A CSIRT's inbox: the objects are raw victim data and become a submission for the
             # sanitiser and the analysts; nothing is stored in the collection itself.
-            push = current_app.config.get("HUB_INBOX")
-            if push is None:
+            if self.inbox is None:
                 raise ProcessingError("this server does not accept submissions", 422)
-            return push(g.principal, objects, request_time)
+            return self.inbox.push(g.principal, objects, request_time)
         # Nothing unreviewed is published: the leak gate's generic checks run on every write.
         hits = di18_leak_gate.scan_generic(objects)
         if hits:
             h = hits[0]
             raise ProcessingError(f"refused by the leak gate: {h.rule} {h.what} at {h.where}", 422)
         result = self.store.add_objects(collection_id, objects)
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        now = now_timestamp()
         status = {
             "id": str(uuid.uuid4()), "status": "complete",
-            "request_timestamp": request_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if request_time else now,
+            "request_timestamp": format_time(request_time) if request_time else now,
             "total_count": len(objects), "success_count": len(result.added) + len(result.duplicates),
             "successes": [{"id": i, "message": "stored"} for i in result.added]
             + [{"id": i, "message": "already present"} for i in result.duplicates],
@@ -244,6 +255,4 @@ def install(app, store: Store, **options) -> HubBackend:
     backend = HubBackend(store, **options)
     app.medallion_backend = backend
     app.taxii_config = {"max_page_size": options.get("max_page_size", 1000)}
-    with app.app_context():
-        current_app.config["HUB_STORE"] = store
     return backend

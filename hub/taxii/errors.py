@@ -10,7 +10,7 @@ from medallion.exceptions import BackendError, ProcessingError
 from werkzeug.exceptions import HTTPException
 
 MEDIA_TYPE_TAXII_V21 = "application/taxii+json;version=2.1"
-log = logging.getLogger("taxii_server")
+log = logging.getLogger(__name__)
 
 
 def error_response(status: int, title: str, description: str, headers=None) -> Response:

@@ -1,0 +1,41 @@
+"""A publication's manifest and its checks, shared by the hub (which signs) and a peer's
+`hub verify` (which checks): canonical bytes, object digests, signature and content checks."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from .crypto import verify_signature
+from .store.base import Publication
+
+
+def canonical(obj) -> bytes:
+    """The bytes that are hashed and signed: sorted keys, no white space, UTF-8."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def object_digest(obj: dict) -> str:
+    """SHA-256 of an object's canonical JSON."""
+    return hashlib.sha256(canonical(obj)).hexdigest()
+
+
+def verify_publication(publication: Publication, fetched: dict[tuple[str, str], dict] | None = None,
+                       trusted_key: str | None = None) -> list[str]:
+    """Problems found (empty = valid): signature over the manifest by the (trusted) key, and,
+    when `fetched` ((id, version) -> object as received) is given, every listed object present
+    and unchanged."""
+    problems = []
+    key = trusted_key or publication.public_key
+    if trusted_key and publication.public_key != trusted_key:
+        problems.append("signed by a key other than the hub's")
+    if not verify_signature(key, publication.manifest.encode("utf-8"), publication.signature):
+        problems.append("signature does not match the manifest")
+    if fetched is not None:
+        manifest = json.loads(publication.manifest)
+        for item in manifest["objects"]:
+            got = fetched.get((item["id"], item["version"]))
+            if got is None:
+                problems.append(f"{item['id']} is missing")
+            elif object_digest(got) != item["sha256"]:
+                problems.append(f"{item['id']} differs from what was signed")
+    return problems

@@ -1,0 +1,81 @@
+"""Maintenance actions: re-encrypt data at rest under a new key (`hub secrets rotate`), purge
+sealed data after the retention period (`hub purge`, hourly in `hub serve`), requeue what a dead
+worker left half-done.
+
+Rotation: re-encrypt every sealed blob under a new data key.
+
+Steps, each safe to interrupt: (1) the new key is written to `data.key.new` (0600); (2) one
+database transaction re-seals every blob under it (all or nothing; `Sealer.from_file` opens
+with both keys while `data.key.new` exists); (3) `data.key.new` atomically replaces `data.key`
+and the old key is gone. Running the command again after an interruption finishes the job.
+Stop `hub serve` first: a running server keeps sealing with the key it started with.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+
+from ..context import HubContext
+from ..crypto import Sealer, read_key_file
+from ..datadir import DataDir
+from ..domain import now_us
+from ..store.base import Principal, Store
+from . import audit, permissions
+from .permissions import HUB
+
+
+def rotate(data: DataDir, store: Store, *, principal: Principal) -> dict:
+    """Re-seal every blob under a new data key; resumable after an interruption."""
+    permissions.require_admin(principal)
+    current_path = data.secrets / "data.key"
+    pending = data.secrets / "data.key.new"
+    old = read_key_file(current_path)
+    if pending.is_file():  # an earlier rotation was interrupted: finish it with its key
+        new = read_key_file(pending)
+        resumed = True
+    else:
+        new = secrets.token_bytes(32)
+        fd = os.open(pending, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(new.hex())
+            fh.flush()
+            os.fsync(fh.fileno())
+        resumed = False
+    reader = Sealer(new, (old,))
+    writer = Sealer(new)
+
+    def reseal(blob: bytes, aad: str) -> bytes:
+        return writer.seal(reader.open(blob, aad), aad)
+
+    with store.transaction():
+        count = store.reseal_all(reseal)
+        audit.record(store, principal, "secrets-rotate", "data.key", {"resealed": count, "resumed": resumed})
+    os.replace(pending, current_path)  # the old key is no longer on disk
+    _fsync_dir(data.secrets)
+    return {"resealed": count, "resumed": resumed, "key_fingerprint": writer.fingerprint.hex()}
+
+
+def _fsync_dir(path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def purge(ctx: HubContext, *, principal: Principal = HUB) -> int:
+    """Drop the sealed input, profile and private report of submissions decided longer ago
+    than the retention period; the draft, public report and audit trail stay."""
+    permissions.require_admin(principal)
+    cutoff = now_us() - ctx.retention_days * 86_400 * 1_000_000
+    with ctx.store.transaction():
+        count = ctx.store.purge_submissions(cutoff)
+        if count:
+            audit.record(ctx.store, principal, "purge", "submissions",
+                         {"count": count, "retention_days": ctx.retention_days})
+    return count
+
+
+def requeue_stale(ctx: HubContext, *, stale_seconds: float) -> int:
+    """Put back to queued what a crashed worker left in processing longer than `stale_seconds`."""
+    return ctx.store.requeue_stale(now_us() - int(stale_seconds * 1_000_000))
