@@ -154,12 +154,8 @@ def submit():
     body, size = json_body()
     sub = submissions.submit(ctx(), principal=me(), body=body, source="api", raw_size=size)
     url = f"/api/v1/submissions/{sub.id}"
-    result = {"id": sub.id, "status": sub.status, "mode": sub.mode, "status_url": url}
-    if sub.status == "failed" and sub.mode == "inline" and not (sub.message or "").startswith("internal error"):
-        # The sanitiser found the input malformed: a client error, though the record stays visible.
-        body = {"title": HTTP_STATUS_CODES[400], "description": sub.message or "the input is malformed", **result}
-        return _json(body, 400, {"Location": url})
-    return _json(result, 202, {"Location": url})
+    # Queued, never sanitised here: the worker picks it up at once; poll the status URL.
+    return _json({"id": sub.id, "status": sub.status, "status_url": url}, 202, {"Location": url})
 
 
 def _list_filter(params) -> tuple[SubmissionFilter, int, int]:

@@ -17,7 +17,7 @@ import requests
 from nda_templates.render import CLAUSE_IDS, render
 from sanitizer import BadInput, LeakRefused, Policy, VictimProfile, sanitize
 
-from . import admin, cli_review, feed
+from . import admin, cli_review, feed, runner
 from . import secrets as hub_secrets
 from .cli_io import (EXIT_OK, Parser, common, dump, emit, load_input, parse_json, parse_now, read_bytes,
                      write_atomic)
@@ -142,8 +142,22 @@ def _add_operator_commands(sub) -> None:
                         "config.json rate_limit_per_minute, else 600)")
     p.add_argument("--log-level", default=os.environ.get("HUB_LOG_LEVEL", "INFO"),
                    choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log lines on stderr (default INFO)")
-    p.set_defaults(func=lambda a: _logging(a.log_level) or feed.serve(admin.data_dir_arg(a.data_dir), a.host,
-                                                                      a.port, a.workers, a.rate_limit))
+    p.add_argument("--processes", type=int, default=1,
+                   help="web processes sharing the port (several need a shared rate-limit storage, "
+                        "config.json rate_limit_storage, e.g. redis://127.0.0.1:6379/0)")
+    p.add_argument("--worker-threads", type=int, default=1, help="sanitising worker threads per process")
+    p.add_argument("--no-worker", action="store_const", const=0, dest="worker_threads",
+                   help="web only: submissions are sanitised by `hub worker` processes")
+    p.set_defaults(func=lambda a: _logging(a.log_level) or feed.serve(
+        admin.data_dir_arg(a.data_dir), a.host, a.port, a.workers, a.rate_limit, processes=a.processes,
+        worker_threads=a.worker_threads))
+
+    p = common(sub.add_parser("worker", help="sanitise queued submissions (any number, sharing PostgreSQL)"))
+    p.add_argument("--threads", type=int, default=1, help="worker threads in this process")
+    p.add_argument("--log-level", default=os.environ.get("HUB_LOG_LEVEL", "INFO"),
+                   choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log lines on stderr (default INFO)")
+    p.set_defaults(func=lambda a: _logging(a.log_level) or runner.run_worker(admin.data_dir_arg(a.data_dir),
+                                                                             a.threads))
 
     p = sub.add_parser("poll", help="pull what is new from a TAXII 2.1 collection")
     p.add_argument("url", help="API root URL, e.g. http://127.0.0.1:8080/hub/")

@@ -2,6 +2,7 @@
 data-at-rest sealer, the publication signer, the DI-13 id secret and the settings."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Callable
@@ -11,8 +12,6 @@ from .datadir import DataDir
 from .secrets import read_secret_file
 from .store.base import Store
 
-# Inputs up to this size are sanitised in the request; larger ones by the background worker.
-INLINE_LIMIT_BYTES = 256 * 1024
 RETENTION_DAYS = 30
 
 
@@ -22,10 +21,20 @@ class HubContext:
     sealer: Sealer
     signer: Signer
     id_secret: bytes
-    inline_limit: int = INLINE_LIMIT_BYTES
     retention_days: int = RETENTION_DAYS
     hub_name: str = "De-identified attack-technique sharing hub"
     today: Callable[[], date] = field(default=lambda: datetime.now(timezone.utc).date())
+    # Set when a submission was queued in this process (or, on PostgreSQL, in another: the
+    # store's LISTEN/NOTIFY listener sets it): wakes the in-process worker at once.
+    work_ready: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def notify_work(self) -> None:
+        self.work_ready.set()
+
+    def wait_for_work(self, timeout: float) -> None:
+        """Sleep until a submission is queued or `timeout` seconds pass (the poll fallback)."""
+        if self.work_ready.wait(timeout):
+            self.work_ready.clear()
 
     @classmethod
     def from_datadir(cls, data: DataDir, store: Store | None = None) -> "HubContext":
@@ -36,6 +45,5 @@ class HubContext:
             sealer=Sealer.from_file(data.secrets / "data.key"),
             signer=Signer.from_file(data.secrets / "signing.key"),
             id_secret=read_secret_file(data.secrets / "id_hmac.key"),
-            inline_limit=int(config.get("inline_limit_bytes", INLINE_LIMIT_BYTES)),
             retention_days=int(config.get("retention_days", RETENTION_DAYS)),
         )

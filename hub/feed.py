@@ -13,17 +13,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import orjson
-import waitress
 from taxii2client.v21 import Collection, as_pages
 
 from sanitizer.rules import di18_leak_gate
 
-from . import ratelimit
+from . import ratelimit, runner
 from .app import create_app
 from .context import HubContext
 from .errors import Invalid
 from .services.accounts import collection_of
-from .worker import Worker
 
 BATCH = 50_000  # one transaction per batch: large enough for the store's bulk path
 
@@ -90,26 +88,36 @@ def _audit(data, entry: dict) -> None:
         fh.write(json.dumps(entry, sort_keys=True) + "\n")
 
 
-def serve(data, host: str, port: int, workers: int, rate_limit: int | None = None) -> int:
-    """Serve the hub with waitress (a production WSGI server), `workers` threads, plus the
-    background worker that sanitises large submissions. `rate_limit`: requests per minute per
+def serve(data, host: str, port: int, workers: int, rate_limit: int | None = None, *,
+          processes: int = 1, worker_threads: int = 1) -> int:
+    """Serve the hub with waitress: `processes` web processes sharing one listening socket, each
+    with `workers` request threads and `worker_threads` sanitising worker threads (0: web only,
+    `hub serve --no-worker`; run `hub worker` elsewhere). `rate_limit`: requests per minute per
     API key (None: config.json's `rate_limit_per_minute`, else 600; 0: no limit)."""
     data.check_secret_permissions()  # refuse to serve with secrets others can read
     limits = ratelimit.settings(data.config(), rate_limit)
-    store = data.open_store()
-    ctx = HubContext.from_datadir(data, store)
-    api_root = data.config().get("api_root", "hub")
-    app = create_app(store, api_root=api_root, ctx=ctx,
-                     test_config={"SECRET_KEY": session_key(ctx.id_secret), **limits})
-    worker = Worker(ctx, stale_seconds=int(data.config().get("worker_stale_seconds", 900)))
-    worker.start()
-    print(f"hub: serving TAXII 2.1 at http://{host}:{port}/taxii2/ (API root /{api_root}/), "
-          f"submissions at /api/v1/, review at /review/", file=sys.stderr, flush=True)
-    # Bodies far beyond what the app accepts are refused by waitress before it buffers them
-    # (plain-text 413); up to twice the limit the app answers with its JSON 413 message.
-    waitress.serve(app, host=host, port=port, threads=workers, ident="hub", _quiet=True,
-                   max_request_body_size=2 * app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024)
-    return 0
+    if processes < 1 or worker_threads < 0:
+        raise Invalid("--processes must be at least 1 and --worker-threads at least 0")
+    ratelimit.check_processes(limits, processes)
+
+    def serve_one(sockets=None) -> int:
+        store = data.open_store()
+        ctx = HubContext.from_datadir(data, store)
+        api_root = data.config().get("api_root", "hub")
+        app = create_app(store, api_root=api_root, ctx=ctx,
+                         test_config={"SECRET_KEY": session_key(ctx.id_secret), **limits,
+                                      # one hub's callers in a shared rate-limit storage
+                                      "RATE_LIMIT_NAMESPACE": session_key(ctx.id_secret)[:6].hex()})
+        runner.start_workers(data, ctx, worker_threads)
+        print(f"hub: serving TAXII 2.1 at http://{host}:{port}/taxii2/ (API root /{api_root}/), "
+              f"submissions at /api/v1/, review at /review/ (pid {os.getpid()}, {worker_threads} worker thread(s))",
+              file=sys.stderr, flush=True)
+        runner.waitress_serve(app, threads=workers, sockets=sockets, host=host, port=port)
+        return 0
+
+    if processes == 1:
+        return serve_one()
+    return runner.serve_processes(host, port, processes, serve_one)
 
 
 def session_key(id_secret: bytes) -> bytes:

@@ -16,6 +16,7 @@ from .admin import data_dir_arg, init
 from .context import HubContext
 from .errors import Invalid
 from .feed import serve
+from .worker import Worker
 from .services import accounts, agreements, publication, review, submissions
 from .services.permissions import cli_operator
 
@@ -50,6 +51,8 @@ def _setup(data) -> dict:
     first = submissions.submit(ctx, principal=principal(keys["submitter"]),
                                body={"bundle": json.loads(_demo("submission.json")), "victim_profile": profile,
                                      "tlp": "green", "victim_ref": CASE})
+    Worker(ctx).drain()  # sanitise it now, as `hub serve`'s worker would
+    first = store.get_submission(first.id)
     analyst = principal(keys["analyst"])
     for hold in json.loads(first.report)["holds"]:
         review.release_hold(ctx, principal=analyst, submission_id=first.id, obj=hold["object"],
@@ -59,6 +62,7 @@ def _setup(data) -> dict:
     second = submissions.submit(ctx, principal=principal(keys["submitter"]),
                                 body={"text": _demo("iocs.txt"), "victim_profile": profile, "tlp": "green",
                                       "victim_ref": CASE})
+    Worker(ctx).drain()
     state = {"keys": keys, "published": first.id, "waiting": second.id}
     path = data.path / KEYS_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -1,73 +1,75 @@
-"""Per-API-key rate limiting: a token bucket per caller, per process.
+"""Per-API-key rate limiting with the `limits` library (the engine of flask-limiter): a moving
+window per caller, kept in a storage every web process shares.
 
-Each authenticated API key has a bucket of `burst` tokens that refills at `per_minute / 60`
-tokens a second (monotonic clock); a request takes one token. An empty bucket answers 429 with
-`Retry-After` (whole seconds, at least 1) and a TAXII-style JSON error. Requests without valid
-credentials share one bucket per remote address, so guessing keys is limited too and a wrong
-password never spends the real key's tokens.
+Each authenticated API key may make `per_minute` requests in any 60 seconds, and at most `burst`
+in any `burst * 60 / per_minute` seconds (what a token bucket of `burst` tokens refilled at
+`per_minute` a minute allows). Over the limit: 429 with `Retry-After` (whole seconds, at least 1)
+and a TAXII-style JSON error. Requests without valid credentials share one window per remote
+address, so guessing keys is limited too and a wrong password never spends the real key's quota.
 
 Limited: the TAXII endpoints (/taxii2/ and the API root) and everything under /api/.
-Configured by the app config `RATE_LIMIT_PER_MINUTE` (default 600; 0 disables) and
-`RATE_LIMIT_BURST` (default: the per-minute figure); `hub serve --rate-limit N` and the data
-directory's config.json keys `rate_limit_per_minute` / `rate_limit_burst` set them.
+Configured by the app config `RATE_LIMIT_PER_MINUTE` (default 600; 0 disables),
+`RATE_LIMIT_BURST` (default: the per-minute figure) and `RATE_LIMIT_STORAGE`; `hub serve
+--rate-limit N` and the data directory's config.json keys `rate_limit_per_minute`,
+`rate_limit_burst` and `rate_limit_storage` set them.
 
-The limit is per process: several `hub serve` processes behind one address each allow the rate.
+Storage (why): `memory://` (default) is embedded and right for one `hub serve` process; with
+several web processes (`hub serve --processes N`, or processes on several machines) each would
+allow the whole rate, so they share `redis://host:6379/0` (atomic Lua scripts in Redis; the
+`limits` storages have no SQL backend, and a counter table in PostgreSQL would add a write to
+every feed request). `hub serve` refuses several processes with memory storage and refuses to
+start when the storage cannot be reached; if Redis fails later, requests are let through and the
+failure is logged (the feed stays up; authentication still applies).
 """
 from __future__ import annotations
 
+import logging
 import math
-import threading
 import time
-from collections import OrderedDict
-from typing import Callable
 
 from flask import Flask, g, request
+from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
 from .errors import Invalid
 from .taxii.errors import error_response
 from .taxii.shims import TAXII_BLUEPRINTS
 
+log = logging.getLogger(__name__)
+
 DEFAULT_PER_MINUTE = 600
-MAX_BUCKETS = 50_000  # callers remembered per process; the least recently seen are forgotten
+DEFAULT_STORAGE = "memory://"
 
 
 class RateLimiter:
-    """Token buckets by caller key. Thread-safe; `clock` is monotonic seconds."""
+    """Moving-window limits by caller key over a `limits` storage URI (thread-safe)."""
 
-    def __init__(self, per_minute: int, burst: int | None = None, *, max_buckets: int = MAX_BUCKETS,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(self, per_minute: int, burst: int | None = None, *, storage: str = DEFAULT_STORAGE,
+                 namespace: str = "hub"):
         if per_minute < 0 or (burst is not None and burst < 1):
             raise ValueError("per_minute must be >= 0 and burst >= 1")
-        self.rate = per_minute / 60.0  # tokens per second
-        self.burst = float(burst if burst is not None else max(per_minute, 1))
-        self.max_buckets = max_buckets
-        self.clock = clock
-        self._buckets: OrderedDict[str, list[float]] = OrderedDict()  # key -> [tokens, updated]
-        self._lock = threading.Lock()
+        self.enabled = per_minute > 0
+        self.items = []
+        if self.enabled:
+            self.items.append(RateLimitItemPerMinute(per_minute))
+            if burst is not None and burst < per_minute:
+                self.items.append(RateLimitItemPerSecond(burst, max(1, round(burst * 60 / per_minute))))
+        self.storage = storage_from_string(storage, key_prefix=f"LIMITS:{namespace}") \
+            if storage.startswith("redis") else storage_from_string(storage)
+        self.limiter = MovingWindowRateLimiter(self.storage)
+        self.namespace = namespace
 
-    @property
-    def enabled(self) -> bool:
-        return self.rate > 0
+    def check_storage(self) -> bool:
+        return bool(self.storage.check())
 
     def take(self, key: str) -> int:
-        """Spend one token of `key`: 0 if allowed, else the whole seconds until one is back (>= 1)."""
-        if not self.enabled:
-            return 0
-        now = self.clock()
-        with self._lock:
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                bucket = self._buckets[key] = [self.burst, now]
-                if len(self._buckets) > self.max_buckets:
-                    self._buckets.popitem(last=False)  # forgetting a caller only refills its bucket
-            else:
-                self._buckets.move_to_end(key)
-                bucket[0] = min(self.burst, bucket[0] + (now - bucket[1]) * self.rate)
-                bucket[1] = now
-            if bucket[0] >= 1.0:
-                bucket[0] -= 1.0
-                return 0
-            return max(1, math.ceil((1.0 - bucket[0]) / self.rate))
+        """Count one request of `key`: 0 if allowed, else the whole seconds until it would be (>= 1)."""
+        for item in self.items:
+            if not self.limiter.hit(item, self.namespace, key):
+                reset = self.limiter.get_window_stats(item, self.namespace, key).reset_time
+                return max(1, math.ceil(reset - time.time()))
+        return 0
 
 
 def _limited_path(app: Flask) -> bool:
@@ -97,7 +99,8 @@ def _too_many(retry_after: int):
 
 def settings(config: dict, per_minute: int | None = None) -> dict:
     """App config for the limiter from `hub serve --rate-limit` (wins) and the data directory's
-    config.json (`rate_limit_per_minute`, `rate_limit_burst`); Invalid for a bad value."""
+    config.json (`rate_limit_per_minute`, `rate_limit_burst`, `rate_limit_storage`); Invalid for
+    a bad value."""
     out = {}
     for key, name, value, least in (("RATE_LIMIT_PER_MINUTE", "--rate-limit", per_minute, 0),
                                     ("RATE_LIMIT_PER_MINUTE", "rate_limit_per_minute",
@@ -108,7 +111,19 @@ def settings(config: dict, per_minute: int | None = None) -> dict:
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise Invalid(f"{name} must be a whole number of at least {least}")
         out[key] = value
+    storage = config.get("rate_limit_storage", DEFAULT_STORAGE)
+    if not isinstance(storage, str) or not storage.startswith(("memory://", "redis://", "rediss://")):
+        raise Invalid("rate_limit_storage must be memory:// or a redis:// URL")
+    out["RATE_LIMIT_STORAGE"] = storage
     return out
+
+
+def check_processes(limits: dict, processes: int) -> None:
+    """Several web processes with per-process (memory) storage would each allow the whole rate."""
+    if (processes > 1 and limits.get("RATE_LIMIT_PER_MINUTE", DEFAULT_PER_MINUTE) > 0
+            and limits.get("RATE_LIMIT_STORAGE", DEFAULT_STORAGE).startswith("memory")):
+        raise Invalid("--processes above 1 needs a shared rate_limit_storage (redis://...) in config.json, "
+                      "or --rate-limit 0")
 
 
 def install(app: Flask) -> RateLimiter:
@@ -116,15 +131,23 @@ def install(app: Flask) -> RateLimiter:
     app's authentication hook (so malformed requests, refused later by the TAXII shims, count too)."""
     per_minute = int(app.config.get("RATE_LIMIT_PER_MINUTE", DEFAULT_PER_MINUTE))
     burst = app.config.get("RATE_LIMIT_BURST")
-    limiter = RateLimiter(per_minute, int(burst) if burst else None)
+    limiter = RateLimiter(per_minute, int(burst) if burst else None,
+                          storage=app.config.get("RATE_LIMIT_STORAGE", DEFAULT_STORAGE),
+                          namespace=app.config.get("RATE_LIMIT_NAMESPACE", "hub"))
     app.extensions["hub_rate_limiter"] = limiter
     if not limiter.enabled:
         return limiter
+    if not limiter.check_storage():
+        raise Invalid("rate_limit_storage cannot be reached")
 
     def _rate_limit():
         if not _limited_path(app):
             return None
-        retry_after = limiter.take(_caller())
+        try:
+            retry_after = limiter.take(_caller())
+        except Exception as exc:  # the shared storage failed: keep serving, say so in the log
+            log.error("rate limit storage unavailable (%s); request let through", type(exc).__name__)
+            return None
         return _too_many(retry_after) if retry_after else None
 
     # Right after authentication (hub.app installs that first), before every other hook.

@@ -1,29 +1,46 @@
-"""The background worker: sanitises queued (large) submissions, puts back what a crashed
-worker left half-done, and purges sealed data after the retention period."""
+"""The background worker: sanitises every queued submission (no request thread ever does),
+takes over what a dead worker left half-done, and purges sealed data after the retention period.
+
+Claims are leases: the worker holds a submission in processing until `lease_until`, which a
+heartbeat thread renews every third of the lease while the sanitiser runs. A worker killed
+mid-way (SIGKILL, power loss) stops renewing; any other worker puts the claim back in the queue
+once the lease ran out (seconds, `worker_lease_seconds`) and sanitises it again. Claims are fair
+(round-robin between organisations, a cap per organisation; see `Store.claim_next`).
+
+Waking: `hub serve` runs the worker in-process and a submission wakes it at once (`ctx.wake`);
+separate `hub worker` processes are woken through PostgreSQL LISTEN/NOTIFY (hub.queue_signal)
+and poll every `poll_seconds` as a fallback.
+"""
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 
 from .context import HubContext
+from .domain import now_us
 from .services import maintenance, submissions
 
 log = logging.getLogger(__name__)
 
-STALE_SECONDS = 900     # a submission in processing this long was abandoned by a dead worker
+LEASE_SECONDS = 10.0    # a claim not renewed for this long is taken over by another worker
+PER_ORG_CAP = 2         # submissions of one organisation in processing at once
 PURGE_EVERY = 3600.0
-REQUEUE_EVERY = 30.0
 
 
 class Worker(threading.Thread):
-    """One daemon thread per server process; the store's claim makes several processes safe."""
+    """One worker thread; several threads and processes may share one store."""
 
-    def __init__(self, ctx: HubContext, poll_seconds: float = 0.5, stale_seconds: float = STALE_SECONDS):
+    def __init__(self, ctx: HubContext, poll_seconds: float = 0.5, lease_seconds: float = LEASE_SECONDS, per_org_cap: int = PER_ORG_CAP):
         super().__init__(name="hub-worker", daemon=True)
         self.ctx = ctx
         self.poll_seconds = poll_seconds
-        self.stale_seconds = stale_seconds
+        self.lease_seconds = lease_seconds
+        self.per_org_cap = per_org_cap
+        self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stopping = threading.Event()
         self._last_purge = 0.0
         self._last_requeue = 0.0
@@ -32,29 +49,53 @@ class Worker(threading.Thread):
         while not self.stopping.is_set():
             try:
                 worked = self.run_once()
-            except Exception as exc:  # keep serving; the submission is claimable again after STALE_SECONDS
+            except Exception as exc:  # keep serving; the claim's lease runs out and another takes it
                 log.error("worker: unexpected error (%s)", type(exc).__name__)  # its text may quote input
                 worked = False
             if not worked:
-                self.stopping.wait(self.poll_seconds)
+                self.ctx.wait_for_work(self.poll_seconds)
 
     def run_once(self) -> bool:
-        """Process one queued submission; purge when due. True if there was work."""
+        """Process one queued submission; take over expired claims and purge when due. True if
+        there was work."""
         now = time.monotonic()
-        if now - self._last_requeue > min(REQUEUE_EVERY, self.stale_seconds):
-            # A worker killed mid-way (crash, SIGKILL, power loss) left its claim in processing:
-            # put it back. A slow but alive worker finishing later finds the state moved on.
+        if now - self._last_requeue > self.lease_seconds / 3:
             self._last_requeue = now
-            maintenance.requeue_stale(self.ctx, stale_seconds=self.stale_seconds)
+            maintenance.requeue_expired(self.ctx)
         if now - self._last_purge > PURGE_EVERY:
             self._last_purge = now
             maintenance.purge(self.ctx)
-        ids = self.ctx.store.claim_queued(1)
-        for sid in ids:
+        sid = self.ctx.store.claim_next(self.owner, self._lease_end(), self.per_org_cap)
+        if sid is None:
+            return False
+        done = threading.Event()
+        threading.Thread(target=self._heartbeat, args=(sid, done), daemon=True, name="hub-worker-heartbeat").start()
+        try:
             sub = self.ctx.store.get_submission(sid)
             if sub is not None:
                 submissions.sanitise(self.ctx, submission=sub)
-        return bool(ids)
+        finally:
+            done.set()
+        return True
+
+    def drain(self) -> int:
+        """Process everything queued now, in this thread; how many were processed."""
+        count = 0
+        while self.run_once():
+            count += 1
+        return count
+
+    def _lease_end(self) -> int:
+        return now_us() + int(self.lease_seconds * 1_000_000)
+
+    def _heartbeat(self, sid: str, done: threading.Event) -> None:
+        while not done.wait(self.lease_seconds / 3):
+            try:
+                if not self.ctx.store.renew_lease(self.owner, sid, self._lease_end()):
+                    return  # finished meanwhile, or taken over after a long stall
+            except Exception as exc:  # a database hiccup: try again at the next beat
+                log.warning("worker: lease renewal failed (%s)", type(exc).__name__)
 
     def stop(self) -> None:
         self.stopping.set()
+        self.ctx.notify_work()

@@ -12,13 +12,30 @@ from pathlib import Path
 from review_fixtures import Keys, demo, setup_hub
 from taxii_fixtures import hub, pg_database
 
-from hub.app import create_app
-from hub.context import INLINE_LIMIT_BYTES, HubContext
-from hub.datadir import DataDir
+from flask.testing import FlaskClient
 
-# `hub serve` on this data directory sends anything larger to the background worker (the demo
-# bundle is ~14 kB); the test-client app keeps the default limit, so it sanitises inline.
-SERVE_INLINE_LIMIT = 4096
+from hub.app import create_app
+from hub.context import HubContext
+from hub.datadir import DataDir
+from hub.worker import Worker
+
+
+class DrainingClient(FlaskClient):
+    """The test client, plus the worker: when a submission was queued (which woke the worker),
+    the queue is drained here, between requests, so tests over the test client see the worker's
+    outcome without sleeping. Real servers (`hub serve`) run the worker thread."""
+
+    def open(self, *args, **kwargs):
+        self._drain()
+        response = super().open(*args, **kwargs)
+        self._drain()
+        return response
+
+    def _drain(self) -> None:
+        ctx = self.application.extensions.get("hub_test_ctx")
+        if ctx is not None and ctx.work_ready.is_set():
+            ctx.work_ready.clear()
+            Worker(ctx).drain()
 
 
 @dataclass
@@ -44,12 +61,11 @@ def api_hub(tmp: Path, backend: str):
         revoked = hub("key", "create", "--org", "csirt-a", "--role", "submitter", data_dir=tmp)
         hub("key", "revoke", revoked["key_id"], data_dir=tmp)
         data = DataDir(tmp)
-        config = data.config()
-        data.write_config({**config, "inline_limit_bytes": SERVE_INLINE_LIMIT})
         store = data.open_store()
         ctx = HubContext.from_datadir(data, store)
-        ctx.inline_limit = INLINE_LIMIT_BYTES
         app = create_app(store, ctx=ctx, test_config={"SECRET_KEY": b"test", "RATE_LIMIT_PER_MINUTE": 0})
+        app.test_client_class = DrainingClient
+        app.extensions["hub_test_ctx"] = ctx
         try:
             yield ApiHub(backend, keys, data, store, ctx, app, revoked)
         finally:

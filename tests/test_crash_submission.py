@@ -1,7 +1,8 @@
 """Crash safety of submissions: `hub serve` is SIGKILLed while a large submission is being
-received or sanitised by the background worker, then restarted. Every submission the server
-answered 202 for is still there and reaches review (the restarted worker takes back what the
-killed one had claimed); none is half-written; its raw data still opens. SQLite and PostgreSQL."""
+received or sanitised by the worker, then restarted. Every submission the server answered 202
+for is still there and reaches review within 60 s of the restart (the killed worker's lease runs
+out in seconds and the restarted worker takes the claim over); none is half-written; its raw data
+still opens. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
@@ -46,7 +47,7 @@ def _site(tmp_path, url):
     keys = setup_hub(tmp_path / "hub", url)
     data = DataDir(keys.data_dir)
     config = data.config()
-    config.update(inline_limit_bytes=1024, worker_stale_seconds=2, rate_limit_per_minute=0)
+    config.update(worker_lease_seconds=3, rate_limit_per_minute=0)
     data.write_config(config)
     return keys, data
 
@@ -62,7 +63,7 @@ def test_killed_mid_submission_loses_nothing(site):
             r = requests.post(f"{server.base}/api/v1/submissions", data=body, auth=auth(keys.submitter),
                               headers={"Content-Type": "application/json"}, timeout=120)
             assert r.status_code == 202, r.text
-            assert r.json()["mode"] == "background"
+            assert r.json()["status"] == "queued"
             accepted.append(r.json()["id"])
             # Kill while the worker is sanitising (or about to), or while the next upload is in flight.
             if cycle % 2 == 0:
@@ -81,7 +82,7 @@ def test_killed_mid_submission_loses_nothing(site):
                     pass  # not accepted: the client knows to resend
             server.proc.wait(timeout=10)
             server.start()
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 60  # from the last restart
         store = data.open_store()
         while time.monotonic() < deadline:
             states = {sid: store.get_submission(sid).status for sid in accepted}

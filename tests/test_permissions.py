@@ -19,6 +19,7 @@ from review_fixtures import demo
 from hub.services import profiles, submissions
 from hub.services.redactions import entry_keys, undoable
 from hub.services.sealed import open_private_report
+from hub.worker import Worker
 
 PRINCIPALS = ("submitter-a", "submitter-b", "consumer-b", "consumer-a", "analyst", "admin", "no-key", "revoked")
 REVIEWERS = {"analyst", "admin"}
@@ -77,11 +78,15 @@ def _principal(h, key):
 
 
 def _fresh_submission(h) -> str:
-    return submissions.submit(h.ctx, principal=_principal(h, h.keys.submitter), body=demo_submission()).id
+    sid = submissions.submit(h.ctx, principal=_principal(h, h.keys.submitter), body=demo_submission()).id
+    h.ctx.work_ready.clear()
+    Worker(h.ctx).drain()  # what the worker thread of `hub serve` does at once
+    return sid
 
 
 def _published(h, tlp: str) -> str:
     sid = submissions.submit(h.ctx, principal=_principal(h, h.keys.submitter), body=demo_submission(tlp=tlp)).id
+    Worker(h.ctx).drain()
     release_holds(h.client, h.keys.analyst, sid)
     r = h.client.post(f"/api/v1/submissions/{sid}/approve", headers=basic(h.keys.analyst))
     assert r.status_code == 200, r.get_json()

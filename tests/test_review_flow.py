@@ -71,8 +71,12 @@ def _bundle_with_alias() -> dict:
 
 
 def _submit(e, ref="CASE-1", tlp="green", bundle=None):
-    return submit(e.ctx, principal=e.submitter, body={"bundle": bundle or demo("submission.json"),
-                                       "victim_profile": demo("profile.json"), "tlp": tlp, "victim_ref": ref})
+    """Submit, then let the worker sanitise it (what `hub serve`'s worker thread does at once)."""
+    sub = submit(e.ctx, principal=e.submitter, body={"bundle": bundle or demo("submission.json"),
+                                      "victim_profile": demo("profile.json"), "tlp": tlp, "victim_ref": ref})
+    assert sub.status == "queued"
+    Worker(e.ctx).drain()
+    return e.ctx.store.get_submission(sub.id)
 
 
 def _release_all(e, sub):
@@ -95,7 +99,7 @@ def test_sealed_payload_is_bound_to_its_submission(env):
 
 def test_draft_and_public_report_hold_no_victim_value(env):
     sub = _submit(env)
-    assert sub.status == "review" and sub.mode == "inline"
+    assert sub.status == "review"
     for value in victim_strings():
         assert value not in sub.draft and value not in sub.report
     private = open_private_report(env.ctx, sub)
@@ -198,10 +202,12 @@ def test_same_content_is_a_duplicate_changed_content_a_new_version(env):
     assert len(versions) == 2  # the malware object got a new version, same id
 
 
-def test_background_mode_and_worker(env):
-    env.ctx.inline_limit = 10  # every submission is "large"
-    sub = _submit(env)
-    assert (sub.status, sub.mode) == ("queued", "background")
+def test_every_submission_is_queued_and_wakes_the_worker(env):
+    env.ctx.work_ready.clear()
+    sub = submit(env.ctx, principal=env.submitter, body={"bundle": demo("submission.json"),
+                                                          "victim_profile": demo("profile.json")})
+    assert sub.status == "queued" and sub.draft is None  # nothing sanitised in the caller's thread
+    assert env.ctx.work_ready.is_set()
     worker = Worker(env.ctx)
     assert worker.run_once() is True
     assert env.ctx.store.get_submission(sub.id).status == "review"

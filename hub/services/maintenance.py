@@ -76,6 +76,6 @@ def purge(ctx: HubContext, *, principal: Principal = HUB) -> int:
     return count
 
 
-def requeue_stale(ctx: HubContext, *, stale_seconds: float) -> int:
-    """Put back to queued what a crashed worker left in processing longer than `stale_seconds`."""
-    return ctx.store.requeue_stale(now_us() - int(stale_seconds * 1_000_000))
+def requeue_expired(ctx: HubContext) -> int:
+    """Put back to queued every claim whose worker stopped renewing its lease (it died)."""
+    return ctx.store.requeue_expired(now_us())

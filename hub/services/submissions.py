@@ -1,5 +1,5 @@
-"""Submitting and sanitising: accept a submission (sealed at once), sanitise it in the request
-(small) or in the background worker (large), store the draft; reading submissions back.
+"""Submitting and sanitising: accept a submission (sealed at once) and queue it; the worker
+(hub.worker, never a request thread) sanitises it and stores the draft; reading submissions back.
 
 The raw input, the victim profile and the analysts' edits are kept only in one sealed blob per
 submission; nothing from them reaches a log, an error message or the draft except through the
@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 def submit(ctx: HubContext, *, principal: Principal | None, body: object, source: str = "api",
            raw_size: int | None = None, status_id: str | None = None) -> Submission:
-    """Accept a submission: seal it, then sanitise now (small) or queue it (large)."""
+    """Accept a submission: seal it, queue it and wake the workers (this process's at once, other
+    processes' through the store's signal at commit)."""
     permissions.require_submitter(principal)
     validation.check_tree(body)  # also for TAXII inbox pushes, whose JSON parser allows deeper nesting
     req = validation.submission_request(body)
@@ -49,25 +50,22 @@ def submit(ctx: HubContext, *, principal: Principal | None, body: object, source
     victim_ref = validation.victim_ref(req.victim_ref if req.victim_ref is not None else default_ref)
     attribution = validation.flag(req.attribution, "'attribution'")
     data = req.source_input["data"]
-    size = raw_size if raw_size is not None else len(orjson.dumps(data))
-    mode = "inline" if size <= ctx.inline_limit else "background"
     sid = new_id("sub")
     objects = data.get("objects") if req.source_input["format"] == "stix" else None
     now = now_us()
     payload = {"input": req.source_input, "profile": profile, "edits": [], "received": now}
     sub = Submission(
         id=sid, org=principal.org, key_id=principal.key_id, source=source, input_format=req.source_input["format"],
-        tlp=tlp, victim_ref=victim_ref, attribution=attribution, status="queued", mode=mode, needs_review=True,
+        tlp=tlp, victim_ref=victim_ref, attribution=attribution, status="queued", mode="background", needs_review=True,
         object_count=len(objects) if isinstance(objects, list) else 0, created=now, updated=now,
         sealed=seal_payload(ctx, sid, payload), status_id=status_id)
     with ctx.store.transaction():
         ctx.store.add_submission(sub)
         audit.record(ctx.store, principal, "submit", sid, {"org": principal.org, "source": source,
-                                                           "format": sub.input_format, "mode": mode, "tlp": tlp})
-    log.info("submission %s accepted (%s, %s)", sid, sub.input_format, mode)
-    if mode == "inline":
-        claimed = ctx.store.update_submission(sid, expect_status=("queued",), status="processing")
-        return sanitise(ctx, submission=claimed)
+                                                           "format": sub.input_format, "tlp": tlp})
+        ctx.store.signal_queued()
+    ctx.notify_work()
+    log.info("submission %s queued (%s)", sid, sub.input_format)
     return sub
 
 
@@ -137,7 +135,7 @@ def private_report(ctx: HubContext, *, principal: Principal | None, submission_i
 def describe(ctx: HubContext, sub: Submission) -> dict:
     """The JSON form of a submission (the public report and the agreement status; never sealed data)."""
     view = {
-        "id": sub.id, "org": sub.org, "status": sub.status, "mode": sub.mode, "source": sub.source,
+        "id": sub.id, "org": sub.org, "status": sub.status, "source": sub.source,
         "input_format": sub.input_format, "tlp": sub.tlp, "victim_ref": sub.victim_ref,
         "attribution": sub.attribution, "needs_review": sub.needs_review, "object_count": sub.object_count,
         "created": format_us(sub.created), "updated": format_us(sub.updated), "decided": format_us(sub.decided),

@@ -350,13 +350,23 @@ class Store(ABC):
         (so two analysts, or an analyst and the worker, cannot both act on the same state)."""
 
     @abstractmethod
-    def claim_queued(self, limit: int = 1) -> list[str]:
-        """Move up to `limit` queued submissions to processing and return their ids (each
-        claimed by exactly one caller)."""
+    def claim_next(self, owner: str, lease_until_us: int, per_org_cap: int) -> str | None:
+        """Claim the next queued submission (round-robin between organisations, each capped at
+        `per_org_cap` in processing) with a lease; exactly one caller gets it, across processes."""
 
     @abstractmethod
-    def requeue_stale(self, older_than_us: int) -> int:
-        """Put back to queued what was left in processing before `older_than_us` (a crashed worker)."""
+    def signal_queued(self) -> None:
+        """Wake workers of other processes (at the unit's commit); see `listen_queued`."""
+    @abstractmethod
+    def listen_queued(self, on_signal, stop) -> None:
+        """Call `on_signal()` whenever another process signals the queue, until `stop` is set."""
+
+    @abstractmethod
+    def renew_lease(self, owner: str, submission_id: str, lease_until_us: int) -> bool:
+        """Extend `owner`'s lease; False if the claim is no longer its own."""
+    @abstractmethod
+    def requeue_expired(self, now_us_: int) -> int:
+        """Requeue every claim whose lease ran out (its worker died)."""
 
     @abstractmethod
     def purge_submissions(self, decided_before_us: int) -> int:

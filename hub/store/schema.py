@@ -132,7 +132,7 @@ submissions = Table(
     Column("victim_ref", String(200)),
     Column("attribution", Boolean, nullable=False),
     Column("status", String(20), nullable=False),
-    Column("mode", String(12), nullable=False),          # inline | background
+    Column("mode", String(12), nullable=False),          # "background" (all queued since issue 14)
     Column("needs_review", Boolean, nullable=False),
     Column("sealed", LargeBinary),                       # input + profile + analyst edits
     Column("sealed_report", LargeBinary),                # private report (original values)
@@ -146,10 +146,16 @@ submissions = Table(
     Column("updated", BigInteger, nullable=False),
     Column("decided", BigInteger),                       # published or rejected at
     Column("purged", BigInteger),
+    # Worker lease (issue 14): who holds a processing claim, until when (renewed by a heartbeat),
+    # and when the submission was last claimed (round-robin between organisations).
+    Column("lease_owner", String(80)),
+    Column("lease_until", BigInteger),
+    Column("claimed_at", BigInteger),
     CheckConstraint(_in("status", SUBMISSION_STATES), name="submissions_status"),
 )
 Index("submissions_queue", submissions.c.status, submissions.c.created)
 Index("submissions_org", submissions.c.org, submissions.c.created)
+Index("submissions_org_claimed", submissions.c.org, submissions.c.claimed_at)
 
 # Victim profiles a CSIRT registered for reuse (sealed; the name is the CSIRT's own label).
 profiles = Table(
@@ -211,10 +217,20 @@ def _add_review(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _add_worker_leases(conn: Connection) -> None:
+    for column in ("lease_owner VARCHAR(80)", "lease_until BIGINT", "claimed_at BIGINT"):
+        conn.execute(text(f"ALTER TABLE submissions ADD COLUMN {column}"))
+    # Claims from before leases: an expired lease, so the first worker takes them over.
+    conn.execute(text("UPDATE submissions SET lease_until = 0 WHERE status = 'processing'"))
+    for index in submissions.indexes:
+        index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "create every table", _create_everything),
     (2, "NDA agreements", _add_agreements),
     (3, "submissions, profiles, publications, audit log, inboxes", _add_review),
+    (4, "worker leases on submissions (issue 14)", _add_worker_leases),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import fields
 from datetime import datetime, timezone
 
-from sqlalchemy import desc, select, update
+from sqlalchemy import desc, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import SUBMISSION_STATES, now_us
@@ -14,6 +14,7 @@ from .base import (AddResult, Conflict, InvalidArgument, NotFound, Publication, 
 from .schema import orgs, profiles, publications, submissions
 from .sql_core import _profile, _publication, to_micros
 from .sql_objects import ObjectsPart
+from .sql_queue import listen, notify
 
 _SUBMISSION_FIELDS = tuple(f.name for f in fields(Submission))
 _LIGHT_COLUMNS = [c for c in submissions.c if c.name not in ("sealed", "sealed_report", "draft")]
@@ -82,24 +83,50 @@ class ReviewPart(ObjectsPart):
                 raise Conflict(f"the submission is {exists.status}, not {' or '.join(expect_status)}")
             return _submission(conn.execute(select(submissions).where(submissions.c.id == submission_id)).first())
 
-    def claim_queued(self, limit: int = 1) -> list[str]:
-        claimed = []
+    def claim_next(self, owner: str, lease_until_us: int, per_org_cap: int) -> str | None:
+        # Fair order: the organisation whose last claim is oldest goes first (round-robin), then
+        # the oldest submission of it; organisations already at their cap of claims in processing
+        # wait. PostgreSQL: FOR UPDATE SKIP LOCKED lets concurrent workers pass each other's row;
+        # two workers claiming for one organisation at the same moment may exceed its cap by one.
+        # SQLite: the store's write lock (BEGIN IMMEDIATE) serialises claims.
+        other = submissions.alias("other")
+        busy = (select(func.count()).select_from(other)
+                .where(other.c.org == submissions.c.org, other.c.status == "processing").scalar_subquery())
+        turn = (select(func.coalesce(func.max(other.c.claimed_at), 0))
+                .where(other.c.org == submissions.c.org).scalar_subquery())
+        stmt = (select(submissions.c.id).where(submissions.c.status == "queued", busy < per_org_cap)
+                .order_by(turn, submissions.c.created, submissions.c.id).limit(1))
+        if self._pg:
+            stmt = stmt.with_for_update(skip_locked=True, of=submissions)
         with self._write() as conn:
-            ids = conn.execute(select(submissions.c.id).where(submissions.c.status == "queued")
-                               .order_by(submissions.c.created).limit(limit)).scalars().all()
-            for sid in ids:
-                done = conn.execute(update(submissions).where(submissions.c.id == sid,
-                                                              submissions.c.status == "queued")
-                                    .values(status="processing", updated=now_us()))
-                if done.rowcount:
-                    claimed.append(sid)
-        return claimed
+            sid = conn.execute(stmt).scalar()
+            if sid is None:
+                return None
+            now = now_us()
+            done = conn.execute(update(submissions).where(submissions.c.id == sid, submissions.c.status == "queued")
+                                .values(status="processing", updated=now, claimed_at=now, lease_owner=owner,
+                                        lease_until=lease_until_us))
+            return sid if done.rowcount else None
 
-    def requeue_stale(self, older_than_us: int) -> int:
+    def signal_queued(self) -> None:
         with self._write() as conn:
-            return conn.execute(update(submissions).where(submissions.c.status == "processing",
-                                                          submissions.c.updated < older_than_us)
-                                .values(status="queued", updated=now_us())).rowcount
+            notify(conn)
+
+    def listen_queued(self, on_signal, stop) -> None:
+        listen(self.engine, on_signal, stop)
+
+    def renew_lease(self, owner: str, submission_id: str, lease_until_us: int) -> bool:
+        with self._write() as conn:
+            return bool(conn.execute(update(submissions).where(
+                submissions.c.id == submission_id, submissions.c.status == "processing",
+                submissions.c.lease_owner == owner).values(lease_until=lease_until_us)).rowcount)
+
+    def requeue_expired(self, now_us_: int) -> int:
+        with self._write() as conn:
+            return conn.execute(update(submissions).where(
+                submissions.c.status == "processing", submissions.c.lease_until.is_not(None),
+                submissions.c.lease_until < now_us_).values(status="queued", lease_owner=None, lease_until=None,
+                                                            updated=now_us())).rowcount
 
     def purge_submissions(self, decided_before_us: int) -> int:
         with self._write() as conn:
