@@ -73,7 +73,8 @@ class Worker(threading.Thread):
         try:
             sub = self.ctx.store.get_submission(sid)
             if sub is not None:
-                submissions.sanitise(self.ctx, submission=sub)
+                outcome = submissions.sanitise(self.ctx, submission=sub)
+                log.info("worker %s: submission %s sanitised: %s", self.owner, sid, outcome.status)
         finally:
             done.set()
         return True
