@@ -62,7 +62,10 @@ def _hub_error(exc: HubError):
     """The one mapping of the hub's errors to answers: the class carries the status."""
     if isinstance(exc, Unauthenticated):
         return _unauthorised()
-    return error(exc.status, str(exc))
+    response = error(exc.status, str(exc))
+    if getattr(exc, "retry_after", None):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 bp.register_error_handler(HubError, _hub_error)

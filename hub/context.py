@@ -13,6 +13,9 @@ from .secrets import read_secret_file
 from .store.base import Store
 
 RETENTION_DAYS = 30
+# What one organisation may have waiting (queued or in processing), counted in bytes of input
+# plus profile: beyond it a submission is refused with 429 (one CSIRT's flood stays its own).
+QUEUE_BUDGET_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -22,6 +25,7 @@ class HubContext:
     signer: Signer
     id_secret: bytes
     retention_days: int = RETENTION_DAYS
+    queue_budget: int = QUEUE_BUDGET_BYTES
     hub_name: str = "De-identified attack-technique sharing hub"
     today: Callable[[], date] = field(default=lambda: datetime.now(timezone.utc).date())
     # Set when a submission was queued in this process (or, on PostgreSQL, in another: the
@@ -46,4 +50,5 @@ class HubContext:
             signer=Signer.from_file(data.secrets / "signing.key"),
             id_secret=read_secret_file(data.secrets / "id_hmac.key"),
             retention_days=int(config.get("retention_days", RETENTION_DAYS)),
+            queue_budget=int(config.get("queue_budget_bytes", QUEUE_BUDGET_BYTES)),
         )

@@ -45,6 +45,13 @@ class WrongState(HubError):
     status = 409
 
 
+class Busy(HubError):
+    """The organisation's queue budget is spent: retry when its submissions are processed (429)."""
+
+    status = 429
+    retry_after = 30
+
+
 class Refused(HubError):
     """Refused by a gate (leak gate, agreement, holds); nothing changed (422 / exit 3)."""
 

@@ -469,3 +469,45 @@ def test_no_victim_strings_at_rest(api):
     for name, blob in blobs.items():
         for needle in needles:
             assert needle not in blob, f"{name} holds a victim string in clear"
+
+
+# -- load limits (issue 14) ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("field,profile", [
+    ("victim_profile.keywords", {"organization_names": ["x"], "keywords": [f"{SECRET}-{i}" for i in range(5001)]}),
+    ("victim_profile.domains", {"organization_names": ["x"], "domains": [SECRET * 100]}),
+    ("victim_profile", {"organization_names": ["x"], **{f"{SECRET}{i}": ["a"] * 5000 for i in range(5)}}),
+])
+def test_oversized_profile_is_400_naming_the_field(api, field, profile):
+    r = post(api, "/api/v1/submissions", api.keys.submitter, demo_submission(victim_profile=profile))
+    assert r.status_code == 400, r.get_json()
+    description = r.get_json()["description"]
+    assert description.startswith(field + " ") and "ZQX" not in r.get_data(as_text=True)
+
+
+def test_queue_budget_spent_is_429_for_that_organisation_only(api):
+    api.ctx.work_ready.clear()
+    budget = api.ctx.queue_budget
+    body = demo_submission()
+    cost = len(json.dumps(body["bundle"], separators=(",", ":"), ensure_ascii=False).encode()) + \
+        len(json.dumps(body["victim_profile"], separators=(",", ":"), ensure_ascii=False).encode())
+    api.ctx.queue_budget = 2 * cost + cost // 2  # room for two waiting submissions, not three
+    try:
+        from hub.services import submissions
+        first = api.store.authenticate(api.keys.submitter["key_id"], api.keys.submitter["key"].split(".", 1)[1])
+        submissions.submit(api.ctx, principal=first, body=body)
+        submissions.submit(api.ctx, principal=first, body=body)  # queued, not yet processed
+        api.ctx.work_ready.clear()  # keep them waiting: the test client would drain the queue
+        r = api.client.post("/api/v1/submissions", headers=basic(api.keys.submitter), json=body)
+        assert r.status_code == 429 and r.headers["Retry-After"].isdigit()
+        assert "queue" in r.get_json()["description"]
+        api.ctx.work_ready.clear()
+        other = api.client.post("/api/v1/submissions", headers=basic(api.keys.submitter_b),
+                                json=demo_submission(victim_ref=None))
+        assert other.status_code == 202  # another CSIRT is not held back
+    finally:
+        api.ctx.queue_budget = budget
+        api.ctx.notify_work()
+    assert get(api, "/api/v1/submissions?status=queued", api.keys.analyst).get_json()["submissions"] == []
+    r = post(api, "/api/v1/submissions", api.keys.submitter, demo_submission())  # drained: room again
+    assert r.status_code == 202

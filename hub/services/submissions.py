@@ -15,7 +15,7 @@ from sanitizer import BadInput, LeakRefused
 
 from ..context import HubContext
 from ..domain import format_us, new_id, now_us
-from ..errors import Missing, WrongState
+from ..errors import Busy, Missing, WrongState
 from ..store.base import Principal, Submission, SubmissionFilter
 from . import audit, permissions, validation
 from .agreements import publication_gate
@@ -50,6 +50,8 @@ def submit(ctx: HubContext, *, principal: Principal | None, body: object, source
     victim_ref = validation.victim_ref(req.victim_ref if req.victim_ref is not None else default_ref)
     attribution = validation.flag(req.attribution, "'attribution'")
     data = req.source_input["data"]
+    # The cost against the organisation's queue budget: the input's and the profile's bytes.
+    cost = (raw_size if raw_size is not None else len(orjson.dumps(data))) + len(orjson.dumps(profile))
     sid = new_id("sub")
     objects = data.get("objects") if req.source_input["format"] == "stix" else None
     now = now_us()
@@ -58,8 +60,11 @@ def submit(ctx: HubContext, *, principal: Principal | None, body: object, source
         id=sid, org=principal.org, key_id=principal.key_id, source=source, input_format=req.source_input["format"],
         tlp=tlp, victim_ref=victim_ref, attribution=attribution, status="queued", mode="background", needs_review=True,
         object_count=len(objects) if isinstance(objects, list) else 0, created=now, updated=now,
-        sealed=seal_payload(ctx, sid, payload), status_id=status_id)
+        sealed=seal_payload(ctx, sid, payload), status_id=status_id, queue_cost=cost)
     with ctx.store.transaction():
+        if ctx.store.queued_cost(principal.org) + cost > ctx.queue_budget:
+            raise Busy("this organisation's queue is full (queue_budget_bytes); retry when its earlier "
+                       "submissions are processed / キューが一杯です。処理後に再送してください")
         ctx.store.add_submission(sub)
         audit.record(ctx.store, principal, "submit", sid, {"org": principal.org, "source": source,
                                                            "format": sub.input_format, "tlp": tlp})

@@ -16,6 +16,11 @@ MAX_REF = 200
 MAX_NAME = 200
 # orjson re-serialises (sealing, storing) at most 254 levels; no STIX bundle needs a fraction of that.
 MAX_DEPTH = 100
+MAX_PROFILE_ENTRIES = 5_000   # strings in one list of a victim profile (e.g. keywords)
+MAX_PROFILE_TOTAL = 20_000    # strings in all its lists
+MAX_PROFILE_STRING = 1_000    # characters in one of them
+PROFILE_LIST_FIELDS = ("organization_names", "domains", "ip_ranges", "hostnames", "people", "accounts",
+                       "email_addresses", "keywords")  # named in messages; any other key is not echoed
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,10 @@ def tlp(value: object, field: str = "'tlp'") -> str:
 
 
 def profile(document: object, field: str = "profile") -> VictimProfile:
-    """A victim profile; the sanitiser's message names the field (as `field`), never the value."""
+    """A victim profile; the sanitiser's message names the field (as `field`), never the value.
+    Hard limits first (issue 14: a profile's size is sanitising work): at most
+    MAX_PROFILE_ENTRIES strings per list, MAX_PROFILE_TOTAL in all, MAX_PROFILE_STRING characters each."""
+    _profile_size(document, field)
     try:
         return VictimProfile.from_dict(document)
     except BadInput as exc:
@@ -90,6 +98,23 @@ def profile(document: object, field: str = "profile") -> VictimProfile:
         if field != "profile" and message.startswith("profile:"):
             message = field + ":" + message[len("profile:"):]
         raise Invalid(message) from None
+
+
+def _profile_size(document: object, field: str) -> None:
+    if not isinstance(document, dict):
+        return  # the sanitiser's own check names the problem
+    total = 0
+    for name, value in document.items():
+        if not isinstance(value, list):
+            continue
+        where = f"{field}.{name}" if name in PROFILE_LIST_FIELDS else field
+        if len(value) > MAX_PROFILE_ENTRIES:
+            raise Invalid(f"{where} has more than {MAX_PROFILE_ENTRIES} entries")
+        if any(isinstance(x, str) and len(x) > MAX_PROFILE_STRING for x in value):
+            raise Invalid(f"{where} has an entry longer than {MAX_PROFILE_STRING} characters")
+        total += len(value)
+    if total > MAX_PROFILE_TOTAL:
+        raise Invalid(f"{field} has more than {MAX_PROFILE_TOTAL} entries in all")
 
 
 def submission_request(body: object) -> SubmissionRequest:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..errors import HubError, Invalid, Missing, WrongState
+from .base_queue import QueueStore
 
 
 class StoreError(HubError):
@@ -152,6 +153,7 @@ class Submission:
     publication_id: str | None = None
     decided: int | None = None
     purged: int | None = None
+    queue_cost: int = 0  # what it counts against its organisation's queue budget (bytes)
 
 
 @dataclass(frozen=True)
@@ -201,8 +203,8 @@ class AuditEntry:
     hash: str
 
 
-class Store(ABC):
-    """Everything the hub persists."""
+class Store(QueueStore):
+    """Everything the hub persists (the submission queue's methods: `QueueStore`)."""
 
     # -- schema and units of work -----------------------------------------------------
     @abstractmethod
@@ -348,25 +350,6 @@ class Store(ABC):
                           **changes) -> Submission:
         """Change columns of a submission; Conflict if its status is not one of `expect_status`
         (so two analysts, or an analyst and the worker, cannot both act on the same state)."""
-
-    @abstractmethod
-    def claim_next(self, owner: str, lease_until_us: int, per_org_cap: int) -> str | None:
-        """Claim the next queued submission (round-robin between organisations, each capped at
-        `per_org_cap` in processing) with a lease; exactly one caller gets it, across processes."""
-
-    @abstractmethod
-    def signal_queued(self) -> None:
-        """Wake workers of other processes (at the unit's commit); see `listen_queued`."""
-    @abstractmethod
-    def listen_queued(self, on_signal, stop) -> None:
-        """Call `on_signal()` whenever another process signals the queue, until `stop` is set."""
-
-    @abstractmethod
-    def renew_lease(self, owner: str, submission_id: str, lease_until_us: int) -> bool:
-        """Extend `owner`'s lease; False if the claim is no longer its own."""
-    @abstractmethod
-    def requeue_expired(self, now_us_: int) -> int:
-        """Requeue every claim whose lease ran out (its worker died)."""
 
     @abstractmethod
     def purge_submissions(self, decided_before_us: int) -> int:

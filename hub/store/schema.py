@@ -151,6 +151,7 @@ submissions = Table(
     Column("lease_owner", String(80)),
     Column("lease_until", BigInteger),
     Column("claimed_at", BigInteger),
+    Column("queue_cost", BigInteger, nullable=False, server_default="0"),  # bytes, against the org's budget
     CheckConstraint(_in("status", SUBMISSION_STATES), name="submissions_status"),
 )
 Index("submissions_queue", submissions.c.status, submissions.c.created)
@@ -218,7 +219,8 @@ def _add_review(conn: Connection) -> None:
 
 
 def _add_worker_leases(conn: Connection) -> None:
-    for column in ("lease_owner VARCHAR(80)", "lease_until BIGINT", "claimed_at BIGINT"):
+    for column in ("lease_owner VARCHAR(80)", "lease_until BIGINT", "claimed_at BIGINT",
+                   "queue_cost BIGINT NOT NULL DEFAULT 0"):
         conn.execute(text(f"ALTER TABLE submissions ADD COLUMN {column}"))
     # Claims from before leases: an expired lease, so the first worker takes them over.
     conn.execute(text("UPDATE submissions SET lease_until = 0 WHERE status = 'processing'"))

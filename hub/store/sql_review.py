@@ -108,6 +108,11 @@ class ReviewPart(ObjectsPart):
                                         lease_until=lease_until_us))
             return sid if done.rowcount else None
 
+    def queued_cost(self, org: str) -> int:
+        with self._read() as conn:
+            return int(conn.execute(select(func.coalesce(func.sum(submissions.c.queue_cost), 0)).where(
+                submissions.c.org == org, submissions.c.status.in_(("queued", "processing")))).scalar_one())
+
     def signal_queued(self) -> None:
         with self._write() as conn:
             notify(conn)
