@@ -77,7 +77,7 @@ class Server:
             try:
                 if requests.get(self.base + "/healthz", timeout=1).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # --processes: bound before ready
                 time.sleep(0.1)
             if self.proc.poll() is not None:
                 output = self.log.read_bytes() if self.log else self.proc.stderr.read()

@@ -13,6 +13,7 @@ import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
@@ -176,3 +177,35 @@ def test_worker_killed_mid_way_loses_nothing_and_its_claim_is_finished_by_the_ot
     view = requests.get(f"{cluster['webs'][1].base}/api/v1/submissions/{sid}", auth=auth(cluster["keys"][org]),
                         timeout=30).json()
     assert view["object_count"] == len(demo("submission.json")["objects"]) + 6000
+
+
+def test_serve_processes_share_one_port_one_rate_limit_and_sanitise(tmp_path):
+    """`hub serve --processes 2` on SQLite: two children on one port, the Redis-held limit admits R
+    (not 2R), and a submission reaches review through a child's worker thread."""
+    data_dir = tmp_path / "hub"
+    hub("init", data_dir=data_dir)
+    data = DataDir(data_dir)
+    data.write_config({**data.config(), "rate_limit_per_minute": 20, "rate_limit_storage": "redis://127.0.0.1:6379/0"})
+    store = data.open_store()
+    accounts.add_org(store, principal=cli_operator(), name="csirt-a", org_type="csirt")
+    submitter = accounts.create_key(store, principal=cli_operator(), org="csirt-a", role="submitter")
+    store.close()
+    server = Server(data_dir, "--processes", "2").start()
+    try:
+        children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children")
+        assert len(children.read_text().split()) == 2
+        body = {"bundle": demo("submission.json"), "victim_profile": demo("profile.json")}
+        r = requests.post(f"{server.base}/api/v1/submissions", json=body, auth=auth(submitter), timeout=60)
+        assert r.status_code == 202, r.text
+        deadline, status = time.monotonic() + 60, "queued"
+        while time.monotonic() < deadline and status in ("queued", "processing"):
+            time.sleep(0.3)
+            s = requests.get(server.base + r.headers["Location"], auth=auth(submitter), timeout=10)
+            status = s.json()["status"] if s.status_code == 200 else status
+        assert status == "review"
+        codes = [requests.get(f"{server.base}/hub/collections/", headers={"Accept": TAXII}, auth=auth(submitter),
+                              timeout=10).status_code for _ in range(60)]
+        # 20 a minute in all: the submission and the status polls above took some of them.
+        assert 0 < codes.count(200) <= 20 and codes.count(429) >= 40
+    finally:
+        server.stop()
