@@ -113,7 +113,8 @@ _REASONS = {
     "404": "Not found, or not visible to this key", "409": "The submission is not in a state that allows this",
     "413": "The body is larger than the server accepts", "415": "The body is not application/json",
     "422": "Refused by a gate (agreement, holds, leak gate); nothing changed",
-    "429": "Rate limit for this key (or address) exceeded; see Retry-After",
+    "429": "Rate limit for this key (or address) exceeded, or (POST /api/v1/submissions) the organisation's "
+           "queue budget is spent; see Retry-After",
 }
 
 

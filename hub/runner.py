@@ -31,12 +31,12 @@ def start_workers(data, ctx: HubContext, count: int) -> list[Worker]:
     if options["lease_seconds"] <= 0 or options["per_org_cap"] < 1 or options["poll_seconds"] <= 0:
         raise Invalid("worker_lease_seconds, worker_per_org_cap and worker_poll_seconds must be positive")
     workers = [Worker(ctx, **options) for _ in range(count)]
-    if count:
-        # Request threads share the interpreter lock with the worker: hand it over more often
-        # (default 5 ms) so a feed request waits less behind a sanitising step.
-        sys.setswitchinterval(0.001)
-    stop = threading.Event()
-    ctx.store.listen_queued(ctx.notify_work, stop)
+    if not workers:
+        return workers  # web only: nothing to wake
+    # Request threads share the interpreter lock with the worker: hand it over more often
+    # (default 5 ms) so a feed request waits less behind a sanitising step.
+    sys.setswitchinterval(0.001)
+    ctx.store.listen_queued(ctx.notify_work, threading.Event())  # other processes' NOTIFY
     for w in workers:
         w.start()
     return workers

@@ -4,7 +4,9 @@ takes over what a dead worker left half-done, and purges sealed data after the r
 Claims are leases: the worker holds a submission in processing until `lease_until`, which a
 heartbeat thread renews every third of the lease while the sanitiser runs. A worker killed
 mid-way (SIGKILL, power loss) stops renewing; any other worker puts the claim back in the queue
-once the lease ran out (seconds, `worker_lease_seconds`) and sanitises it again. Claims are fair
+once the lease ran out (seconds, `worker_lease_seconds`) and sanitises it again. (A worker stalled
+longer than its lease, not dead, may sanitise the same submission a second time; the first result
+is stored, the second finds the state moved on and is dropped.) Claims are fair
 (round-robin between organisations, a cap per organisation; see `Store.claim_next`).
 
 Waking: `hub serve` runs the worker in-process and a submission wakes it at once (`ctx.wake`);
