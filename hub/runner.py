@@ -8,6 +8,7 @@ LISTEN/NOTIFY wakes them, cursors are stateless, and the rate limit is kept in a
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -70,6 +71,7 @@ def serve_processes(host: str, port: int, processes: int, serve_one) -> int:
     for _ in range(processes):
         pid = os.fork()
         if pid == 0:  # child: its own store, app and threads (nothing opened before the fork)
+            _die_with_parent()
             code = 1
             try:
                 code = serve_one([sock])
@@ -92,6 +94,14 @@ def serve_processes(host: str, port: int, processes: int, serve_one) -> int:
         code = code or max(0, os.waitstatus_to_exitcode(status))
     sock.close()
     return code
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGTERM this child when the parent dies, even by SIGKILL (no orphan keeps the port)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def waitress_serve(app, *, threads: int, sockets=None, host=None, port=None) -> None:
