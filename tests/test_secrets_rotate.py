@@ -15,6 +15,7 @@ from hub.services.profiles import add_profile
 from hub.services.sealed import open_payload, open_private_report
 from hub.services.submissions import submit
 from hub.store.base import SubmissionFilter
+from hub.worker import Worker
 from review_fixtures import demo, hub, setup_hub
 from taxii_fixtures import pg_database
 
@@ -35,6 +36,7 @@ def _filled(keys) -> DataDir:
     for _ in range(3):
         submit(ctx, principal=submitter, body={"bundle": demo("submission.json"), "victim_profile": demo("profile.json"),
                                 "victim_ref": "CASE-1"})
+    Worker(ctx).drain()  # sanitised, so private reports are sealed too
     add_profile(ctx, principal=submitter, name="yamabuki", profile=demo("profile.json"), default=True,
                 victim_ref="CASE-1")
     ctx.store.close()

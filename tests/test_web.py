@@ -19,6 +19,7 @@ from hub.services.submissions import submit
 from hub.web import SECURITY_HEADERS
 from hub.web.highlight import Mark, render_bundle, render_text
 from hub.web.i18n import CATALOGUE
+from hub.worker import Worker
 
 XSS = "<script>alert(1)</script>"
 
@@ -47,6 +48,9 @@ def submit_demo(ctx, keys, victim_ref="CASE-1", tlp="green", bundle=None):
     body = {"bundle": bundle or demo("submission.json"), "victim_profile": demo("profile.json"), "tlp": tlp,
             "victim_ref": victim_ref}
     sub = submit(ctx, principal=principal(ctx, keys.submitter), body=body)
+    assert sub.status == "queued"
+    Worker(ctx).drain()  # what `hub serve`'s worker thread does at once
+    sub = ctx.store.get_submission(sub.id)
     assert sub.status == "review"
     return sub
 
@@ -402,6 +406,7 @@ def test_a_text_submission_is_shown_as_text_with_its_originals_marked(analyst, c
     body = {"text": (ROOT_DEMO / "iocs.txt").read_text(encoding="utf-8"), "victim_profile": demo("profile.json"),
             "tlp": "amber", "victim_ref": "CASE-1"}
     sub = submit(ctx, principal=principal(ctx, keys.submitter), body=body)
+    Worker(ctx).drain()
     r = analyst.get(f"/review/submissions/{sub.id}")
     assert r.status_code == 200
     original = r.text.split('id="original"', 1)[1].split("</pre>", 1)[0]
@@ -416,6 +421,7 @@ def test_a_text_submission_is_shown_as_text_with_its_originals_marked(analyst, c
 def test_a_failed_submission_renders_and_can_be_rejected(analyst, ctx, keys):
     body = {"csv": "type,value\nnot-a-type,whatever\n", "victim_profile": demo("profile.json"), "victim_ref": "CASE-1"}
     sub = submit(ctx, principal=principal(ctx, keys.submitter), body=body)
+    Worker(ctx).drain()
     r = analyst.get(f"/review/submissions/{sub.id}?lang=en")
     assert r.status_code == 200 and "There is no draft yet." in r.text
     assert f'action="/review/submissions/{sub.id}/approve"' not in r.text
