@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Callable
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, LargeBinary,
-                        MetaData, String, Table, Text, UniqueConstraint, func, select, text)
+                        MetaData, String, Table, Text, UniqueConstraint, func, inspect, select, text)
 from sqlalchemy.engine import Connection, Engine
 
 from ..domain import ORG_TYPES, ROLES, SUBMISSION_STATES, TLP_LEVELS, now_us
@@ -219,9 +219,12 @@ def _add_review(conn: Connection) -> None:
 
 
 def _add_worker_leases(conn: Connection) -> None:
+    # Step 3 creates `submissions` from the newest description (with these columns) when it runs.
+    have = {c["name"] for c in inspect(conn).get_columns("submissions")}
     for column in ("lease_owner VARCHAR(80)", "lease_until BIGINT", "claimed_at BIGINT",
                    "queue_cost BIGINT NOT NULL DEFAULT 0"):
-        conn.execute(text(f"ALTER TABLE submissions ADD COLUMN {column}"))
+        if column.split()[0] not in have:
+            conn.execute(text(f"ALTER TABLE submissions ADD COLUMN {column}"))
     # Claims from before leases: an expired lease, so the first worker takes them over.
     conn.execute(text("UPDATE submissions SET lease_until = 0 WHERE status = 'processing'"))
     for index in submissions.indexes:
