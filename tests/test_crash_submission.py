@@ -24,14 +24,14 @@ CYCLES = 3
 OBJECTS = 6000  # a few seconds of sanitising: the kill lands while the worker is busy
 
 
-def big_submission(tag: str) -> dict:
+def big_submission(tag: str, objects: int = OBJECTS) -> dict:
     bundle = demo("submission.json")
     ns = uuid.uuid5(uuid.NAMESPACE_URL, tag)
     bundle["objects"] += [
         {"type": "indicator", "spec_version": "2.1", "id": f"indicator--{uuid.uuid5(ns, str(i))}",
          "created": "2025-05-29T01:00:00.000Z", "modified": "2025-05-29T01:00:00.000Z",
          "name": f"C2 of ヤマブキ製作所 campaign {i}", "pattern_type": "stix", "valid_from": "2025-05-29T00:00:00Z",
-         "pattern": f"[ipv4-addr:value = '203.0.113.{i % 250 + 1}']"} for i in range(OBJECTS)]
+         "pattern": f"[ipv4-addr:value = '203.0.113.{i % 250 + 1}']"} for i in range(objects)]
     return {"bundle": bundle, "victim_profile": demo("profile.json"), "victim_ref": "CASE-1"}
 
 

@@ -152,7 +152,7 @@ def test_next_cursor_from_one_process_continues_on_the_other(cluster):
 
 def test_worker_killed_mid_way_loses_nothing_and_its_claim_is_finished_by_the_other(cluster):
     org = ORGS[0]
-    r = requests.post(f"{cluster['webs'][0].base}/api/v1/submissions", json=big_submission("scale-kill"),
+    r = requests.post(f"{cluster['webs'][0].base}/api/v1/submissions", json=big_submission("scale-kill", 3000),
                       auth=auth(cluster["keys"][org]), timeout=120)
     assert r.status_code == 202, r.text
     sid = r.json()["id"]
@@ -169,14 +169,23 @@ def test_worker_killed_mid_way_loses_nothing_and_its_claim_is_finished_by_the_ot
     survivor = next(w for w in cluster["workers"] if w is not victim)
     victim.proc.send_signal(signal.SIGKILL)
     victim.proc.wait(timeout=10)
-    killed_at = time.monotonic()
-    states = _wait(cluster, [sid], 60)
+    # Within 60 s the other worker has taken the claim over (or finished it already) ...
+    deadline, owner = time.monotonic() + 60, None
+    while time.monotonic() < deadline:
+        with cluster["engine"].connect() as conn:
+            status, owner = conn.execute(text("SELECT status, lease_owner FROM submissions WHERE id = :i"),
+                                         {"i": sid}).one()
+        if status == "review" or (status == "processing" and f":{survivor.proc.pid}:" in owner):
+            break
+        time.sleep(0.2)
+    assert status == "review" or f":{survivor.proc.pid}:" in owner, (status, owner)
+    # ... and finishes it (slower when the machine is loaded).
+    states = _wait(cluster, [sid], 180)
     assert states[sid] == "review", states
-    assert time.monotonic() - killed_at < 60
     assert sid in survivor.sanitised() and sid not in victim.sanitised()
     view = requests.get(f"{cluster['webs'][1].base}/api/v1/submissions/{sid}", auth=auth(cluster["keys"][org]),
                         timeout=30).json()
-    assert view["object_count"] == len(demo("submission.json")["objects"]) + 6000
+    assert view["object_count"] == len(demo("submission.json")["objects"]) + 3000
 
 
 def test_serve_processes_share_one_port_one_rate_limit_and_sanitise(tmp_path):
