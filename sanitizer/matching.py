@@ -1,8 +1,10 @@
-"""The compiled victim profile: every token variant in one Aho-Corasick automaton, plus the
+"""The compiled victim profile: every token expanded into its DI-00 view forms (kana, romaji,
+orders, variant kanji, separators, look-alike skeletons) in Aho-Corasick automatons, plus the
 address and domain tests that detectors and the leak gate share.
 
-Tokens are stored folded (NFKC + case fold), so a search over `Folded.text` finds ＡＣＭＥ,
-ｱｸﾒ, hxxp-defanged and %-encoded spellings alike.
+Tokens are matched against folded text (`normalize.Folded`: NFKC, case, width, defanging,
+decoded escapes) and its key view (`views.key`), so ＡＣＭＥ, ｱｸﾒ, ア・ク・メ, Kōgyō/Kougyou,
+hxxp-defanged and %-encoded spellings alike are found.
 """
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ import re
 from dataclasses import dataclass
 
 import ahocorasick
+import regex
 
+from . import orgnames, views
 from .normalize import collapse_ws, fold_str
 from .profile import VictimProfile
 
@@ -24,6 +28,7 @@ NON_ROUTABLE = tuple(ipaddress.ip_network(n) for n in (
 
 _SEPARATORS = re.compile(r"[\s._-]+")
 _ASCII_WORD = re.compile(r"[a-z0-9]")
+_WORD_RUN = re.compile(r"[a-z0-9]+")
 _GENERIC_LABELS = {"co", "ne", "or", "ac", "go", "ed", "lg", "gr", "ad", "com", "net", "org", "edu", "gov",
                    "www", "mail", "jp", "example", "test", "invalid", "local", "corp", "info", "biz"}
 
@@ -56,14 +61,6 @@ def _separator_variants(token: str) -> set[str]:
     return {sep.join(parts) for sep in (" ", "-", "_", ".", "")} | {token}
 
 
-def _name_variants(name: str) -> set[str]:
-    out = _separator_variants(name)
-    parts = [p for p in _SEPARATORS.split(name) if p]
-    if len(parts) == 2:  # "Kenji Ishikawa" is also written "Ishikawa Kenji"
-        out |= _separator_variants(parts[1] + " " + parts[0])
-    return out
-
-
 def registrable_label(domain: str) -> str | None:
     """The distinctive label of a victim domain (minatobe-seiki of minatobe-seiki.example)."""
     labels = [lab for lab in domain.lower().split(".") if lab]
@@ -87,17 +84,8 @@ def idna_forms(domain: str) -> set[str]:
     return forms
 
 
-# Characters that stand in for letters in look-alike host names; a 1:1 map keeps offsets.
-_SKELETON = str.maketrans({"0": "o", "1": "l", "i": "l", "|": "l", "3": "e", "4": "a", "5": "s", "7": "t",
-                           "8": "b", "$": "s", "@": "a"})
-_LOOKALIKE_CHARS = re.compile(r"[0134578|$@i]")
-_LOOKALIKE_KINDS = {"org", "domain", "domain-label", "keyword"}
+_LOOKALIKE_KINDS = {"org", "domain-label", "keyword"}
 _HEX_ONLY = re.compile(r"^[0-9a-f:-]*$")  # hashes and ids are never look-alike spellings
-
-
-def skeleton(text: str) -> str:
-    """Map look-alike characters to the letters they imitate (same length as the input)."""
-    return text.translate(_SKELETON)
 
 
 def _automaton(words):
@@ -110,8 +98,30 @@ def _automaton(words):
     return auto
 
 
+def token_forms(token: str, kind: str) -> set[str]:
+    """Every written form of one profile token that the key view does not already equate:
+    name orders, romaji of kana, the core of an organisation name, variant kanji."""
+    forms = {token}
+    if kind == "person":
+        forms = views.name_orders(token)
+    for f in list(forms):
+        for r in views.romaji_forms(f):
+            forms |= views.name_orders(r) if kind == "person" else {r}
+    if kind == "org":
+        forms |= {c for f in list(forms) for c in orgnames.cores(f)}
+    out = set()
+    for f in forms:
+        out |= views.kanji_variants(f) if not f.isascii() else {f}
+    return out
+
+
 class ProfileIndex:
-    """Everything a detector needs to recognise the victim, compiled once per submission."""
+    """Everything a detector needs to recognise the victim, compiled once per submission.
+
+    Domains and e-mail addresses are matched in the folded view (DI-04 widens them to the host);
+    names, keywords, hosts and accounts in the key view (DI-00: kana, romanisation, separators,
+    variant kanji) and, for organisation names and keywords, in its look-alike skeleton.
+    """
 
     def __init__(self, profile: VictimProfile):
         self.profile = profile
@@ -121,47 +131,47 @@ class ProfileIndex:
             self.domains |= idna_forms(d)
         self.emails = {fold_str(e) for e in profile.email_addresses}
         self.accounts = {fold_str(a) for a in profile.accounts}
-        self._kinds: dict[str, str] = {}
-        for name in profile.organization_names:
-            self._add(_separator_variants(name), "org")
-        for person in profile.people:
-            self._add(_name_variants(person), "person")
-        for kw in profile.keywords:
-            self._add(_separator_variants(kw), "keyword")
-        for host in profile.hostnames:
-            self._add({host}, "host")
-        for acct in profile.accounts:
-            self._add({acct}, "account")
-        for dom in self.domains:
-            self._add({dom}, "domain")
+        self._kinds: dict[str, str] = {}  # folded token -> kind (domains, e-mails)
+        self._keys: dict[str, str] = {}  # key-view token -> kind
+        self.surface_forms: set[str] = set()  # written forms, for MATCHES expressions (DI-12)
+        for field, kind in (("organization_names", "org"), ("people", "person"), ("keywords", "keyword"),
+                            ("hostnames", "host"), ("accounts", "account")):
+            for tok in getattr(profile, field):
+                self._add_key(token_forms(tok, kind), kind)
+        for dom in sorted(self.domains):
+            self._kinds.setdefault(dom, "domain")
+            self.surface_forms |= {dom, "www." + dom}
             label = registrable_label(dom)
             if label:
-                self._add(_separator_variants(label), "domain-label")
+                self._add_key(_separator_variants(label), "domain-label")
         for email in profile.email_addresses:
-            self._add({email}, "email")
+            self._kinds.setdefault(fold_str(email), "email")
+            self.surface_forms.add(email)
         self._last_text: str | None = None
         self._last_hits: list[TokenHit] = []
-        self._automaton = _automaton((tok, kind) for tok, kind in self._kinds.items())
-        # Look-alike spellings (utsub0gusa for utsubogusa) of the longer ASCII tokens.
+        self._automaton = _automaton(self._kinds.items())
+        self._key_auto = _automaton(self._keys.items())
+        # Look-alike spellings (Cyrillic е, rn for m, 0 for o) of the longer names.
         self._lookalikes = _automaton(
-            (skeleton(tok), kind) for tok, kind in self._kinds.items()
-            if tok.isascii() and len(tok) >= 5 and kind in _LOOKALIKE_KINDS)
+            (views.skeleton(k), kind) for k, kind in self._keys.items()
+            if len(k) >= 5 and kind in _LOOKALIKE_KINDS)
 
-    def _add(self, tokens: set[str], kind: str) -> None:
-        for t in tokens:
-            f = collapse_ws(fold_str(t))
-            if len(f) < 2:
+    def _add_key(self, forms: set[str], kind: str) -> None:
+        for f in forms:
+            self.surface_forms |= {f, f.lower(), f.upper(), f.title()}
+            k = views.key(collapse_ws(fold_str(f)))
+            if len(k) < 2 or (k.isascii() and len(k) < 3 and kind != "account"):
                 continue
             # The first kind registered wins: organisation names before derived labels.
-            self._kinds.setdefault(f, kind)
+            self._keys.setdefault(k, kind)
 
     @property
     def tokens(self) -> dict[str, str]:
-        """Folded token → kind (read-only view for the leak gate and tests)."""
-        return dict(self._kinds)
+        """Token (folded domains/e-mails, key-view names) → kind, for the leak gate and tests."""
+        return {**self._keys, **self._kinds}
 
     def find_tokens(self, text: str) -> list[TokenHit]:
-        """Every profile token in folded `text`; short ASCII tokens only as whole words."""
+        """Every profile token in folded `text` (spans in folded offsets)."""
         if text is self._last_text:  # DI-03, DI-04 and DI-06 each ask about the same string
             return self._last_hits
         hits = self._find_tokens(text)
@@ -173,15 +183,47 @@ class ProfileIndex:
         if self._automaton is not None:
             for end, (tok, kind) in self._automaton.iter(text):
                 start = end - len(tok) + 1
-                if tok.isascii() and len(tok) <= 4 and (
-                        (start > 0 and _ASCII_WORD.match(text[start - 1]))
-                        or (end + 1 < len(text) and _ASCII_WORD.match(text[end + 1]))):
+                if tok.isascii() and len(tok) <= 4 and not _whole_word(text, start, end + 1):
                     continue  # "nec" must not match inside "connection"
                 hits.append(TokenHit(start, end + 1, kind))
-        if self._lookalikes is not None and _LOOKALIKE_CHARS.search(text) and not _HEX_ONLY.match(text):
-            for end, (tok, kind) in self._lookalikes.iter(skeleton(text)):
-                hits.append(TokenHit(end - len(tok) + 1, end + 1, kind))
+        if self._key_auto is None:
+            return hits
+        k = views.key(text)
+        if next(self._key_auto.iter(k), None) is not None:
+            hits.extend(self._key_hits(text, self._key_auto, lookalike=False))
+        if self._lookalikes is not None and _may_look_alike(text) \
+                and next(self._lookalikes.iter(views.skeleton(k)), None) is not None:
+            hits.extend(self._key_hits(text, self._lookalikes, lookalike=True))
         return hits
+
+    @staticmethod
+    def _key_hits(text: str, auto, *, lookalike: bool) -> list[TokenHit]:
+        """Hits in the key view (or its skeleton), mapped back to offsets in folded `text`."""
+        mapped = views.key_mapped(text, lookalike=lookalike)
+        hits = []
+        for end, (tok, kind) in auto.iter(mapped.text):
+            s, e = mapped.span(end - len(tok) + 1, end + 1)
+            # Latin tokens: short ones, and any that spans several words ("at Yamada" is not
+            # the account t.yamada), must stand as whole words.
+            if tok.isascii() and (len(tok) <= 5 or not _WORD_RUN.fullmatch(text, s, e)) \
+                    and not _whole_word(text, s, e):
+                continue
+            hits.append(TokenHit(s, e, kind))
+        return hits
+
+    def matches_victim(self, expression: str) -> bool:
+        """DI-12: True if a MATCHES expression matches a written form of a profile token.
+
+        The expression runs against the tokens, not as text, with a time limit per form; an
+        expression that cannot be run in time counts as a match (fail closed)."""
+        try:
+            rx = regex.compile(expression)
+        except (regex.error, RecursionError, OverflowError, ValueError):
+            return False  # not a regular expression this engine knows: read as text only
+        try:
+            return any(rx.search(form, timeout=0.05) for form in sorted(self.surface_forms))
+        except TimeoutError:
+            return True
 
     def is_victim_domain(self, host: str) -> bool:
         """True for a victim domain or any of its subdomains (host already folded)."""
@@ -197,3 +239,20 @@ class ProfileIndex:
         if any(ip in n for n in NON_ROUTABLE if n.version == ip.version):
             return "internal"
         return None
+
+
+_LOOK_TRIGGER = re.compile(r"[0-9|$@]|rn|vv")
+
+
+def _may_look_alike(text: str) -> bool:
+    """Cheap test before the skeleton pass: non-Latin letters, digits or rn/vv, or a short
+    string with an l (a host name written with l for i)."""
+    if _HEX_ONLY.match(text):
+        return False
+    return not text.isascii() or _LOOK_TRIGGER.search(text) is not None or (len(text) <= 120 and "l" in text)
+
+
+def _whole_word(text: str, start: int, end: int) -> bool:
+    """True if [start, end) of folded text is not inside a longer ASCII word."""
+    return not ((start > 0 and _ASCII_WORD.match(text[start - 1]))
+                or (end < len(text) and _ASCII_WORD.match(text[end])))

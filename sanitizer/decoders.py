@@ -1,0 +1,144 @@
+"""DI-00 item 3: decoded views of encoded tokens, found lazily.
+
+Percent-encoding, HTML entities, `\\uXXXX`/`\\xNN` escapes and punycode labels are decoded inline
+by `normalize.Folded` (each maps to a span of the original). The encodings here hide a value in
+a token that must go *as a whole* when its decoded text names the victim: MIME encoded-words
+(RFC 2047, via `email.header`, any charset incl. ISO-2022-JP), quoted-printable runs, hex byte
+strings (contiguous or spaced; UTF-8 and UTF-16LE) and Base64 / Base64url tokens that decode to
+text. `candidates` yields each such token's original span and its decoded text; the scrubber
+and the leak gate read the decoded text again (recursively, to `MAX_DEPTH`), so a Base64 blob
+holding percent-encoded JSON holding a host name is still seen.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import quopri
+import re
+from email.header import decode_header, make_header
+from email.errors import HeaderParseError
+from typing import Callable, Iterator
+
+from .rules.base import Finding
+
+MAX_DEPTH = 3
+_MIME = re.compile(r"=\?[^?\s]{1,40}\?[bBqQ]\?[^?\s]*\?=(?:\s*=\?[^?\s]{1,40}\?[bBqQ]\?[^?\s]*\?=)*")
+_QP = re.compile(r"(?:=[0-9A-Fa-f]{2}){2,}(?:(?:=\r?\n|[^\s=?]{1,4})?(?:=[0-9A-Fa-f]{2})+)*")
+_HEX_SPACED = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{2}(?:[ ][0-9A-Fa-f]{2}){3,}(?![0-9A-Za-z])")
+_HEX = re.compile(r"(?<![0-9A-Za-z])(?:[0-9A-Fa-f]{2}){4,}(?![0-9A-Za-z])")
+_B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{8,}={0,2}")
+_PLAUSIBLE = re.compile(r"[0-9A-Z+/_]")  # all-lower-case words are not worth decoding
+_ALL_HEX = re.compile(r"^[0-9A-Fa-f]+$")
+# A candidate must hold one of these to be worth a regular-expression pass at all.
+_TRIGGER = re.compile(r"=\?|=[0-9A-Fa-f]{2}|[0-9A-Fa-f]{8}|[0-9A-Fa-f]{2} [0-9A-Fa-f]{2} |[A-Za-z0-9+/_-]{8}")
+
+
+def _printable(text: str) -> bool:
+    if not text or len(text) < 2:
+        return False
+    bad = sum(1 for c in text if not c.isprintable() and c not in "\t\r\n")
+    return bad == 0 or bad / len(text) < 0.05
+
+
+def as_text(raw: bytes) -> list[str]:
+    """The readings of a byte string that look like text (UTF-8, ISO-2022-JP, UTF-16LE)."""
+    out = []
+    if len(raw) < 2:
+        return out
+    try:
+        s = raw.decode("utf-8")
+        if _printable(s):
+            out.append(s)
+    except UnicodeDecodeError:
+        pass
+    if b"\x1b$" in raw or b"\x1b(" in raw:
+        try:
+            s = raw.decode("iso-2022-jp")
+            if _printable(s):
+                out.append(s)
+        except UnicodeDecodeError:
+            pass
+    if len(raw) % 2 == 0 and len(raw) >= 4 and not out:
+        try:
+            s = raw.decode("utf-16-le")
+            if _printable(s):
+                out.append(s)
+        except UnicodeDecodeError:
+            pass
+    return out
+
+
+def _mime(token: str) -> list[str]:
+    try:
+        return [str(make_header(decode_header(token)))]
+    except (HeaderParseError, UnicodeError, LookupError, ValueError, AssertionError):
+        return []
+
+
+def _qp(token: str) -> list[str]:
+    return as_text(quopri.decodestring(token.encode("ascii", "ignore")))
+
+
+def _hex(token: str) -> list[str]:
+    try:
+        return as_text(bytes.fromhex(token.replace(" ", "")))
+    except ValueError:
+        return []
+
+
+def _b64(token: str) -> list[str]:
+    body = token.rstrip("=")
+    if len(body) % 4 == 1:
+        return []
+    padded = body + "=" * (-len(body) % 4)
+    alt = "-_" if ("-" in body or "_" in body) else "+/"
+    try:
+        raw = base64.b64decode(padded, altchars=alt.encode(), validate=True)
+    except (binascii.Error, ValueError):
+        return []
+    return as_text(raw)
+
+
+def candidates(text: str) -> Iterator[tuple[int, int, list[str]]]:
+    """(start, end, decoded readings) of every encoded token in `text`, outermost first."""
+    if len(text) < 8 or not _TRIGGER.search(text):
+        return
+    taken: list[tuple[int, int]] = []
+
+    def free(a: int, b: int) -> bool:
+        return not any(a < e and s < b for s, e in taken)
+
+    for rx, decode in ((_MIME, _mime), (_QP, _qp), (_HEX_SPACED, _hex), (_HEX, _hex)):
+        for m in rx.finditer(text):
+            if free(*m.span()):
+                taken.append(m.span())
+                yield m.start(), m.end(), decode(m.group(0))
+    for m in _B64.finditer(text):
+        tok = m.group(0)
+        if not free(*m.span()) or _ALL_HEX.match(tok) or not _PLAUSIBLE.search(tok):
+            continue
+        decoded = _b64(tok)
+        if decoded:
+            yield m.start(), m.end(), decoded
+            continue
+        pos = m.start()  # a Base64 segment of a URL path: try each segment
+        for piece in tok.split("/"):
+            if len(piece) >= 8 and piece != tok:
+                got = _b64(piece)
+                if got:
+                    yield pos, pos + len(piece), got
+            pos += len(piece) + 1
+
+
+def findings(text: str, inner: Callable[[str], tuple]) -> list[Finding]:
+    """Whole-token findings for encoded tokens whose decoded text holds a finding (`inner`
+    scrubs decoded text one level deeper)."""
+    out = []
+    for start, end, readings in candidates(text):
+        for reading in readings:
+            found = inner(reading)
+            if found:
+                f = found[0]
+                out.append(Finding(start, end, f.rule, f.kind, f.replacement))
+                break
+    return out
