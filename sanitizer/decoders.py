@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import quopri
 import re
-from email.header import decode_header, make_header
 from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from typing import Callable, Iterator
-
-from .rules.base import Finding
 
 MAX_DEPTH = 3
 _MIME = re.compile(r"=\?[^?\s]{1,40}\?[bBqQ]\?[^?\s]*\?=(?:\s*=\?[^?\s]{1,40}\?[bBqQ]\?[^?\s]*\?=)*")
@@ -130,15 +129,14 @@ def candidates(text: str) -> Iterator[tuple[int, int, list[str]]]:
             pos += len(piece) + 1
 
 
-def findings(text: str, inner: Callable[[str], tuple]) -> list[Finding]:
+def findings(text: str, inner: Callable[[str], tuple]) -> list:
     """Whole-token findings for encoded tokens whose decoded text holds a finding (`inner`
-    scrubs decoded text one level deeper)."""
+    scrubs decoded text one level deeper and returns its findings)."""
     out = []
     for start, end, readings in candidates(text):
         for reading in readings:
             found = inner(reading)
             if found:
-                f = found[0]
-                out.append(Finding(start, end, f.rule, f.kind, f.replacement))
+                out.append(dataclasses.replace(found[0], start=start, end=end))
                 break
     return out

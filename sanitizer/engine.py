@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from . import classify as classes
+from . import classify as classes, operators
 from .errors import BadInput, LeakRefused
 from .matching import ProfileIndex
 from .policy import Policy
@@ -111,6 +111,7 @@ class _Run:
         self.new_ids: dict[str, str | None] = {}
         self.rewritten: dict[str, dict] = {}
         self._in_progress: set[str] = set()
+        self.value_rewrites: dict[str, str] = {}  # url SCOs whose victim parameters are removed
 
     # ------------------------------------------------------------------ phases
     def run(self) -> Result:
@@ -222,6 +223,12 @@ class _Run:
             value = obj.get("value")
             found = self.scrubber.findings(value) if isinstance(value, str) else []
             if found:
+                stripped = operators.drop_url_parameters(value, found) if t == "url" else None
+                if stripped:  # keep the attacker's host and path (P2)
+                    self.value_rewrites[oid] = stripped
+                    self.report.add(found[0].rule, "(pending)", "value", "query parameters with victim data removed",
+                                    original_id=oid, original=value)
+                    return None
                 if _is_lookalike(t, found):
                     self.review.setdefault(oid, []).append(LOOKALIKE)
                     return self._drop(obj, "DI-04", "attacker host embeds a victim token")
@@ -264,7 +271,8 @@ class _Run:
             return Verdict("drop", rule=found[0].rule)
 
         try:
-            result = di12_patterns.rewrite(obj["pattern"], judge, self.policy.time_granularity)
+            result = di12_patterns.rewrite(obj["pattern"], judge, self.policy.time_granularity,
+                                           self.index.matches_victim)
         except di12_patterns.PatternError:
             raise BadInput(f"object {self._position(obj)} (indicator): pattern is not a valid STIX 2.1 pattern") from None
         for rule, path, action in result.changes:
@@ -362,6 +370,8 @@ class _Run:
                 self.report.add(rule, "(pending)", key, "property dropped", original_id=oid)
                 continue
             out[key] = value
+        if oid in self.value_rewrites:
+            out["value"] = self.value_rewrites[oid]
         if t == "email-message":
             self._email(out, oid)
         if t == "location":
@@ -628,7 +638,9 @@ class _Run:
                                       "reasons": sorted(set(reasons)), "original": orig})
 
     def _gate(self, bundle: dict) -> None:
-        hits = di18_leak_gate.scan(bundle, self.index, _forbidden_uuids(self.by_id.values(), self.bundle_id))
+        forbidden = _forbidden_uuids(self.by_id.values(), self.bundle_id)
+        hits = di18_leak_gate.scan(bundle, self.index, forbidden)
+        hits += di18_leak_gate.scan_report(self.report.public(), self.index, forbidden)
         if hits:
             self.report.refused = [{"rule": h.rule, "what": h.what, "where": h.where} for h in hits]
             raise LeakRefused(hits)

@@ -36,6 +36,7 @@ _GENERIC_LABELS = {"co", "ne", "or", "ac", "go", "ed", "lg", "gr", "ad", "com", 
 KINDS = {
     "org": ("DI-03", "[VICTIM-ORG]"),
     "person": ("DI-03", "[PERSON]"),
+    "surname": ("DI-03", "[PERSON]"),
     "keyword": ("DI-03", "[KEYWORD]"),
     "host": ("DI-03", "[HOST]"),
     "account": ("DI-03", "[ACCOUNT]"),
@@ -85,6 +86,11 @@ def idna_forms(domain: str) -> set[str]:
 
 
 _LOOKALIKE_KINDS = {"org", "domain-label", "keyword"}
+# Names of the shapes profile tokens have, that belong to no one: a MATCHES expression that
+# matches one of them is generic (DI-12).
+_NEUTRAL_FORMS = ("example", "example.com", "www.example.com", "mail.example.net", "Example Corp",
+                  "EXAMPLE TRADING", "sample-host01", "WIN-SRV01", "admin", "j.smith", "John Smith",
+                  "サンプル", "株式会社サンプル", "さんぷる", "山田太郎", "山田 太郎", "見本商事")
 _HEX_ONLY = re.compile(r"^[0-9a-f:-]*$")  # hashes and ids are never look-alike spellings
 
 
@@ -138,6 +144,8 @@ class ProfileIndex:
                             ("hostnames", "host"), ("accounts", "account")):
             for tok in getattr(profile, field):
                 self._add_key(token_forms(tok, kind), kind)
+        for person in profile.people:  # 鴫原です: a family name alone, as a word of its own
+            self._add_key({v for s in views.surname(person) for v in views.kanji_variants(s)}, "surname")
         for dom in sorted(self.domains):
             self._kinds.setdefault(dom, "domain")
             self.surface_forms |= {dom, "www." + dom}
@@ -149,6 +157,7 @@ class ProfileIndex:
             self.surface_forms.add(email)
         self._last_text: str | None = None
         self._last_hits: list[TokenHit] = []
+        self._forms_list: list[str] | None = None
         self._automaton = _automaton(self._kinds.items())
         self._key_auto = _automaton(self._keys.items())
         # Look-alike spellings (Cyrillic е, rn for m, 0 for o) of the longer names.
@@ -208,6 +217,8 @@ class ProfileIndex:
             if tok.isascii() and (len(tok) <= 5 or not _WORD_RUN.fullmatch(text, s, e)) \
                     and not _whole_word(text, s, e):
                 continue
+            if kind == "surname" and not _stands_alone(text, s, e):
+                continue  # 山田工業所 is not the person 山田
             hits.append(TokenHit(s, e, kind))
         return hits
 
@@ -215,15 +226,26 @@ class ProfileIndex:
         """DI-12: True if a MATCHES expression matches a written form of a profile token.
 
         The expression runs against the tokens, not as text, with a time limit per form; an
-        expression that cannot be run in time counts as a match (fail closed)."""
+        expression that cannot be run in time counts as a match (fail closed). An expression
+        that also matches neutral names of the same shapes (`[a-z]+`, `.*\\.exe$`) is generic,
+        not a comparison with the victim, and stays."""
+        if len(expression) > 4096:
+            return True
         try:
             rx = regex.compile(expression)
         except (regex.error, RecursionError, OverflowError, ValueError):
             return False  # not a regular expression this engine knows: read as text only
         try:
-            return any(rx.search(form, timeout=0.05) for form in sorted(self.surface_forms))
+            if not any(rx.search(form, timeout=0.05) for form in self._sorted_forms()):
+                return False
+            return not any(rx.search(form, timeout=0.05) for form in _NEUTRAL_FORMS)
         except TimeoutError:
             return True
+
+    def _sorted_forms(self) -> list[str]:
+        if self._forms_list is None:
+            self._forms_list = sorted(self.surface_forms, key=lambda f: (len(f), f))
+        return self._forms_list
 
     def is_victim_domain(self, host: str) -> bool:
         """True for a victim domain or any of its subdomains (host already folded)."""
@@ -250,6 +272,14 @@ def _may_look_alike(text: str) -> bool:
     if _HEX_ONLY.match(text):
         return False
     return not text.isascii() or _LOOK_TRIGGER.search(text) is not None or (len(text) <= 120 and "l" in text)
+
+
+_JA_WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u30a0-\u30ffー々]")
+
+
+def _stands_alone(text: str, start: int, end: int) -> bool:
+    """A family name not run together with another kanji or katakana word."""
+    return not ((start > 0 and _JA_WORD.match(text[start - 1])) or (end < len(text) and _JA_WORD.match(text[end])))
 
 
 def _whole_word(text: str, start: int, end: int) -> bool:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from . import public_paths
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -46,21 +48,26 @@ class Report:
         }
 
     def public(self) -> dict:
-        """The form peers may see: no original values, no original ids."""
+        """The form peers may see: no original values, no original ids, and no key or type name
+        that the STIX specification does not define (a custom key can name the victim)."""
         return {
             "tlp": self.tlp,
             "summary": self.summary(),
-            "holds": [{k: v for k, v in h.items() if k != "original"} for h in self.holds],
+            "holds": [{k: (public_paths.object_label(v) if k == "object" else v) for k, v in h.items()
+                       if k != "original"} for h in self.holds],
             "classes": dict(sorted(self.classes.items())),
-            "entries": [{"rule": e.rule, "object": e.object, "path": e.path, "action": e.action, "class": e.cls}
+            "entries": [{"rule": e.rule, "object": public_paths.object_label(e.object),
+                         "path": public_paths.path(e.path), "action": e.action, "class": e.cls}
                         for e in self.entries],
-            "refused": self.refused,
+            "refused": [{**r, "where": public_paths.path(r["where"])} if "where" in r else r
+                        for r in self.refused],
         }
 
     def private(self) -> dict:
         """The form for the submitter and analysts: adds original ids and values."""
         out = self.public()
         out["holds"] = list(self.holds)
+        out["refused"] = self.refused
         out["entries"] = [
             {"rule": e.rule, "object": e.object, "path": e.path, "action": e.action, "class": e.cls,
              "original_id": e.original_id, "original": e.original}

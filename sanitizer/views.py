@@ -221,6 +221,20 @@ def name_orders(person: str) -> set[str]:
     return out
 
 
+def surname(person: str) -> set[str]:
+    """The family name of a Japanese-script name written family name first (鴫原 一樹, ならさき
+    ともみ): a victim's person is named by it alone too (鴫原です). Two or more kanji, or three or
+    more kana."""
+    parts = [p for p in _NAME_PARTS.split(person) if p]
+    if len(parts) != 2 or parts[0].isascii():
+        return set()
+    fam = parts[0]
+    kana = bool(_KANA_ONLY.match(fam))
+    if len(fam) < (3 if kana else 2):
+        return set()
+    return {fam}
+
+
 @functools.lru_cache(maxsize=1)
 def _itaiji() -> dict[str, list[str]]:
     path = resources.files("ja_itaiji").joinpath("data/term/ja-itaiji.json")

@@ -6,6 +6,10 @@ comparisons are removed and the pattern is rebuilt. A home-path user name in an 
 kept as a LIKE with `%` in its place, so the indicator still matches. START/STOP qualifiers are
 coarsened outwards (DI-09). When nothing is left the indicator is dropped. The rebuilt pattern
 is validated before it is returned: an unparsable pattern is never emitted.
+
+A `MATCHES` comparison is a victim comparison when its regular expression matches a profile
+token in one of its written forms (DI-00 item 5): the expression is *run* against the tokens
+(`ProfileIndex.matches_victim`, time-bounded), not only read as text.
 """
 from __future__ import annotations
 
@@ -45,6 +49,7 @@ class Verdict:
 
 
 Judge = Callable[[str, str, str], Verdict]  # (object type, property path, value) -> Verdict
+RegexTest = Callable[[str], bool]  # MATCHES expression -> True if it matches a victim token
 
 
 @dataclass
@@ -158,8 +163,9 @@ def _quote(value: str) -> str:
 
 
 class _Rewriter:
-    def __init__(self, judge: Judge, granularity: str, literals: list[str]):
+    def __init__(self, judge: Judge, granularity: str, literals: list[str], regex_test: RegexTest | None = None):
         self.judge = judge
+        self.regex_test = regex_test
         self._literals = iter(literals)
         self.granularity = granularity
         self.changes: list[tuple[str, str, str]] = []
@@ -229,6 +235,9 @@ class _Rewriter:
             self.changes.append(("DI-09", path, "timestamp comparison removed"))
             return None
         value = self._value(rhs)
+        if node.operator == "MATCHES" and value is not None and self.regex_test and self.regex_test(value):
+            self.changes.append((RULE_ID, path, "MATCHES expression matches a victim token: comparison removed"))
+            return None
         if value is None:  # numbers, booleans, hex/binary constants name no one
             verdict = self.judge(obj_type, path, "")
             if verdict.action == "keep":
@@ -251,10 +260,11 @@ class _Rewriter:
         return None
 
 
-def rewrite(pattern: str, judge: Judge, granularity: str = "day") -> PatternResult:
+def rewrite(pattern: str, judge: Judge, granularity: str = "day",
+            regex_test: RegexTest | None = None) -> PatternResult:
     """Rebuild `pattern` without victim comparisons. Raises PatternError if it does not parse."""
     tree, literals = parse(pattern)
-    rw = _Rewriter(judge, granularity, literals)
+    rw = _Rewriter(judge, granularity, literals, regex_test)
     if len(pattern) > _DEEP:
         new = run_deep(rw.observation, tree)
     else:

@@ -1,14 +1,17 @@
-"""DI-18: the leak gate. A final, separate scan of the serialised output for every profile token
-and its variants (NFKC, case, width, IDNA, %-encoded, HTML-escaped, defanged), victim and
-non-routable addresses, home-path user names, precise date-times and original SDO/SRO ids.
-Any hit refuses the whole output (P3: fail closed). It shares only the folding primitives and
-the compiled profile with the detectors, not their decisions.
+"""DI-18: the leak gate. A final, separate scan of the serialised output — and of the public
+redaction report — for every profile token in every DI-00 view (folded: NFKC, case, width,
+invisibles, defanged, %-/entity/escape-decoded, punycode; key: kana, romaji, separators, orders,
+variant kanji; look-alike skeletons; decoded MIME/QP/hex/Base64 tokens), victim and non-routable
+addresses, home-path user names, precise date-times and original SDO/SRO ids. Any hit refuses
+the whole output (P3: fail closed). It shares only the views and the compiled profile with the
+detectors, not their decisions.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from .. import decoders
 from ..matching import ProfileIndex
 from ..normalize import Folded
 from . import di05_addresses, di07_home_paths, di09_timestamps
@@ -46,10 +49,15 @@ def _strings(node, path):
         yield path, node
 
 
-def _check(text: str, index: ProfileIndex, forbidden_uuids: frozenset[str]):
+def _check(text: str, index: ProfileIndex, forbidden_uuids: frozenset[str], depth: int = 0):
     # The sanitiser's own placeholders are not leaks, even when a profile token ("victim",
     # "host") is spelled inside one.
     folded = PLACEHOLDERS.sub(" ", Folded(text).text)
+    if depth < decoders.MAX_DEPTH:  # encoded tokens, read decoded (DI-00 item 3)
+        for _s, _e, readings in decoders.candidates(text):
+            for reading in readings:
+                for rule, what in _check(reading, index, forbidden_uuids, depth + 1):
+                    yield rule, f"{what} (encoded)"
     for hit in index.find_tokens(folded):
         yield ("DI-03" if hit.kind not in ("domain", "domain-label", "email") else "DI-04",
                f"profile {hit.kind}")
@@ -94,6 +102,21 @@ def scan(bundle: dict, index: ProfileIndex, forbidden_uuids: frozenset[str] = fr
                     hits.append(GateHit("DI-09", "timestamp not coarsened", f"{base}.{prop}"))
     for rule, what in _check(str(bundle.get("id", "")), index, forbidden_uuids):
         hits.append(GateHit(rule, what, "bundle.id"))
+    return hits
+
+
+def scan_report(public_report: dict, index: ProfileIndex,
+                forbidden_uuids: frozenset[str] = frozenset()) -> list[GateHit]:
+    """Every profile token or original id in the public redaction report (its keys, paths, type
+    names and values): peers see that report too."""
+    hits = []
+    seen: dict[str, list] = {}
+    for where, text in _strings(public_report, "report"):
+        found = seen.get(text)
+        if found is None:
+            found = seen[text] = [(rule, what) for rule, what in _check(text, index, forbidden_uuids)
+                                  if rule in ("DI-03", "DI-04", "DI-13")]
+        hits.extend(GateHit(rule, what, where) for rule, what in found)
     return hits
 
 
