@@ -25,11 +25,12 @@ _MIME = re.compile(r"=\?[^?\s]{1,40}\?[bBqQ]\?[^?\s]*\?=(?:\s*=\?[^?\s]{1,40}\?[
 _QP = re.compile(r"(?:=[0-9A-Fa-f]{2}){2,}(?:(?:=\r?\n|[^\s=?]{1,4})?(?:=[0-9A-Fa-f]{2})+)*")
 _HEX_SPACED = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{2}(?:[ ][0-9A-Fa-f]{2}){3,}(?![0-9A-Za-z])")
 _HEX = re.compile(r"(?<![0-9A-Za-z])(?:[0-9A-Fa-f]{2}){4,}(?![0-9A-Za-z])")
-_B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{8,}={0,2}")
-_PLAUSIBLE = re.compile(r"[0-9A-Z+/_]")  # all-lower-case words are not worth decoding
+# Base64 runs of 8+ characters with a digit, capital or +/_ in them (plain words are not worth
+# decoding).
+_B64 = re.compile(r"(?<![A-Za-z0-9+/_-])(?=[a-z-]*[0-9A-Z+/_])[A-Za-z0-9+/_-]{8,}={0,2}")
+# UUIDs (STIX ids) are hex runs that never hide text.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _ALL_HEX = re.compile(r"^[0-9A-Fa-f]+$")
-# A candidate must hold one of these to be worth a regular-expression pass at all.
-_TRIGGER = re.compile(r"=\?|=[0-9A-Fa-f]{2}|[0-9A-Fa-f]{8}|[0-9A-Fa-f]{2} [0-9A-Fa-f]{2} |[A-Za-z0-9+/_-]{8}")
 
 
 def _printable(text: str) -> bool:
@@ -98,23 +99,25 @@ def _b64(token: str) -> list[str]:
     return as_text(raw)
 
 
+_ANY = re.compile("|".join(f"(?P<{name}>{rx.pattern})" for name, rx in (
+    ("uuid", _UUID), ("mime", _MIME), ("qp", _QP), ("hexs", _HEX_SPACED), ("hex", _HEX), ("b64", _B64))))
+_DECODE = {"mime": _mime, "qp": _qp, "hexs": _hex, "hex": _hex}
+
+
 def candidates(text: str) -> Iterator[tuple[int, int, list[str]]]:
-    """(start, end, decoded readings) of every encoded token in `text`, outermost first."""
-    if len(text) < 8 or not _TRIGGER.search(text):
+    """(start, end, decoded readings) of every encoded token in `text` (one regular-expression
+    pass; at each position the first kind that fits wins: MIME, QP, hex, Base64)."""
+    if len(text) < 8:
         return
-    taken: list[tuple[int, int]] = []
-
-    def free(a: int, b: int) -> bool:
-        return not any(a < e and s < b for s, e in taken)
-
-    for rx, decode in ((_MIME, _mime), (_QP, _qp), (_HEX_SPACED, _hex), (_HEX, _hex)):
-        for m in rx.finditer(text):
-            if free(*m.span()):
-                taken.append(m.span())
-                yield m.start(), m.end(), decode(m.group(0))
-    for m in _B64.finditer(text):
+    for m in _ANY.finditer(text):
+        kind = m.lastgroup
+        if kind == "uuid":
+            continue
         tok = m.group(0)
-        if not free(*m.span()) or _ALL_HEX.match(tok) or not _PLAUSIBLE.search(tok):
+        if kind != "b64":
+            yield m.start(), m.end(), _DECODE[kind](tok)
+            continue
+        if _ALL_HEX.match(tok):
             continue
         decoded = _b64(tok)
         if decoded:

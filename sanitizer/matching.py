@@ -29,6 +29,9 @@ NON_ROUTABLE = tuple(ipaddress.ip_network(n) for n in (
 _SEPARATORS = re.compile(r"[\s._-]+")
 _ASCII_WORD = re.compile(r"[a-z0-9]")
 _WORD_RUN = re.compile(r"[a-z0-9]+")
+# Runs of text between hard punctuation: a key-view token (letters, digits, kana, kanji and the
+# separators the key view drops) never spans ( ) : / ; " and the like.
+_CHUNK = re.compile(r"[\w\s・·･\-.,、。'’‘]+")
 _GENERIC_LABELS = {"co", "ne", "or", "ac", "go", "ed", "lg", "gr", "ad", "com", "net", "org", "edu", "gov",
                    "www", "mail", "jp", "example", "test", "invalid", "local", "corp", "info", "biz"}
 
@@ -207,19 +210,29 @@ class ProfileIndex:
 
     @staticmethod
     def _key_hits(text: str, auto, *, lookalike: bool) -> list[TokenHit]:
-        """Hits in the key view (or its skeleton), mapped back to offsets in folded `text`."""
-        mapped = views.key_mapped(text, lookalike=lookalike)
+        """Hits in the key view (or its skeleton), mapped back to offsets in folded `text`.
+        Only the chunks between hard punctuation (which no token holds) that hit are mapped."""
         hits = []
-        for end, (tok, kind) in auto.iter(mapped.text):
-            s, e = mapped.span(end - len(tok) + 1, end + 1)
-            # Latin tokens: short ones, and any that spans several words ("at Yamada" is not
-            # the account t.yamada), must stand as whole words.
-            if tok.isascii() and (len(tok) <= 5 or not _WORD_RUN.fullmatch(text, s, e)) \
-                    and not _whole_word(text, s, e):
+        for chunk in _CHUNK.finditer(text):
+            piece = chunk.group(0)
+            k = views.key(piece)
+            if lookalike:
+                k = views.skeleton(k)
+            if next(auto.iter(k), None) is None:
                 continue
-            if kind == "surname" and not _stands_alone(text, s, e):
-                continue  # 山田工業所 is not the person 山田
-            hits.append(TokenHit(s, e, kind))
+            mapped = views.key_mapped(piece, lookalike=lookalike)
+            base = chunk.start()
+            for end, (tok, kind) in auto.iter(mapped.text):
+                s, e = mapped.span(end - len(tok) + 1, end + 1)
+                s, e = s + base, e + base
+                # Latin tokens: short ones, and any that spans several words ("at Yamada" is
+                # not the account t.yamada), must stand as whole words.
+                if tok.isascii() and (len(tok) <= 5 or not _WORD_RUN.fullmatch(text, s, e)) \
+                        and not _whole_word(text, s, e):
+                    continue
+                if kind == "surname" and not _stands_alone(text, s, e):
+                    continue  # 山田工業所 is not the person 山田
+                hits.append(TokenHit(s, e, kind))
         return hits
 
     def matches_victim(self, expression: str) -> bool:

@@ -49,7 +49,15 @@ def _strings(node, path):
         yield path, node
 
 
+_STIX_ID = re.compile(r"([a-z0-9-]{1,250})--([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+
+
 def _check(text: str, index: ProfileIndex, forbidden_uuids: frozenset[str], depth: int = 0):
+    m = _STIX_ID.fullmatch(text)
+    if m:  # an id: only its type name and its UUID can leak
+        if m.group(2) in forbidden_uuids:
+            yield "DI-13", "original object id"
+        text = m.group(1)
     # The sanitiser's own placeholders are not leaks, even when a profile token ("victim",
     # "host") is spelled inside one.
     folded = PLACEHOLDERS.sub(" ", Folded(text).text)
