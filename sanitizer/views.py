@@ -257,15 +257,24 @@ def kanji_variants(token: str) -> set[str]:
     if total == 1:
         return {token}
     if total > _MAX_VARIANTS:  # keep the first few variants of each character
-        choices = [c if len(c) <= 2 else sorted(c, key=lambda x: (x != token[i], x))[:3]
-                   for i, c in enumerate(choices)]
-        # Still too many: vary one character at a time.
-        if _product(choices) > _MAX_VARIANTS:
+        capped = [c if len(c) <= 3 else sorted(c, key=lambda x, o=token[i]: (x != o, not _in_cp932(x), x))[:3]
+                  for i, c in enumerate(choices)]
+        if _product(capped) > _MAX_VARIANTS:  # still too many: every variant, one character at a time
             out = {token}
             for i, c in enumerate(choices):
                 out.update(token[:i] + v + token[i + 1:] for v in c)
             return out
+        choices = capped
     return {"".join(p) for p in itertools.product(*choices)}
+
+
+def _in_cp932(ch: str) -> bool:
+    """Variants a Japanese system can write (JIS X 0208 and the Windows extensions) come first."""
+    try:
+        ch.encode("cp932")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def _product(choices) -> int:
