@@ -100,33 +100,32 @@ def _b64(token: str) -> list[str]:
 
 
 _ANY = re.compile("|".join(f"(?P<{name}>{rx.pattern})" for name, rx in (
-    ("uuid", _UUID), ("mime", _MIME), ("qp", _QP), ("hexs", _HEX_SPACED), ("hex", _HEX), ("b64", _B64))))
+    ("uuid", _UUID), ("mime", _MIME), ("qp", _QP), ("hexs", _HEX_SPACED), ("hex", _HEX))))
 _DECODE = {"mime": _mime, "qp": _qp, "hexs": _hex, "hex": _hex}
 
 
 def candidates(text: str) -> Iterator[tuple[int, int, list[str]]]:
-    """(start, end, decoded readings) of every encoded token in `text` (one regular-expression
-    pass; at each position the first kind that fits wins: MIME, QP, hex, Base64)."""
+    """(start, end, decoded readings) of every encoded token in `text`: one pass for MIME words,
+    QP and hex (at each position the first kind that fits wins), one for Base64 (a Base64 blob
+    may hold a hex-looking piece between slashes; both are read)."""
     if len(text) < 8:
         return
     for m in _ANY.finditer(text):
         kind = m.lastgroup
-        if kind == "uuid":
-            continue
+        if kind != "uuid":
+            yield m.start(), m.end(), _DECODE[kind](m.group(0))
+    for m in _B64.finditer(text):
         tok = m.group(0)
-        if kind != "b64":
-            yield m.start(), m.end(), _DECODE[kind](tok)
-            continue
-        if _ALL_HEX.match(tok):
-            continue
+        if _ALL_HEX.match(tok) or _UUID.search(tok):
+            continue  # hashes and ids
         decoded = _b64(tok)
         if decoded:
             yield m.start(), m.end(), decoded
             continue
-        pos = m.start()  # a Base64 segment of a URL path: try each segment
+        pos = m.start()  # a Base64 or hex segment of a URL path: try each segment
         for piece in tok.split("/"):
             if len(piece) >= 8 and piece != tok:
-                got = _b64(piece)
+                got = _hex(piece) if _ALL_HEX.match(piece) and len(piece) % 2 == 0 else _b64(piece)
                 if got:
                     yield pos, pos + len(piece), got
             pos += len(piece) + 1
