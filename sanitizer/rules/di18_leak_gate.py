@@ -113,13 +113,32 @@ def scan(bundle: dict, index: ProfileIndex, forbidden_uuids: frozenset[str] = fr
     return hits
 
 
+# The public report's own words (rule ids, actions, reasons, classes) are the sanitiser's
+# templates; what came from the submission is in paths, object labels and keys.
+_REPORT_FIELDS = {"path", "where", "object"}
+
+
+def _report_strings(node, path):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            p = f"{path}.{k}"
+            yield p + " (key)", k
+            if k in _REPORT_FIELDS and isinstance(v, str):
+                yield p, v
+            elif isinstance(v, (dict, list)):
+                yield from _report_strings(v, p)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _report_strings(v, f"{path}[{i}]")
+
+
 def scan_report(public_report: dict, index: ProfileIndex,
                 forbidden_uuids: frozenset[str] = frozenset()) -> list[GateHit]:
-    """Every profile token or original id in the public redaction report (its keys, paths, type
-    names and values): peers see that report too."""
+    """Every profile token or original id in the public redaction report (its keys, paths and
+    object labels): peers see that report too."""
     hits = []
     seen: dict[str, list] = {}
-    for where, text in _strings(public_report, "report"):
+    for where, text in _report_strings(public_report, "report"):
         found = seen.get(text)
         if found is None:
             found = seen[text] = [(rule, what) for rule, what in _check(text, index, forbidden_uuids)
