@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 
 MAX_DEPTH = 3
 _MIME = re.compile(r"=\?[^?\s]{1,40}\?[bBqQ]\?[^?\s]*\?=(?:\s*=\?[^?\s]{1,40}\?[bBqQ]\?[^?\s]*\?=)*")
-_QP = re.compile(r"(?:=[0-9A-Fa-f]{2}){2,}(?:(?:=\r?\n|[^\s=?]{1,4})?(?:=[0-9A-Fa-f]{2})+)*")
+_QP = re.compile(r"(?:=[0-9A-Fa-f]{2}){2,}(?:(?:=\r?\n|[^\s=?]{1,4})(?:=[0-9A-Fa-f]{2})+)*")
 _HEX_SPACED = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{2}(?:[ ][0-9A-Fa-f]{2}){3,}(?![0-9A-Za-z])")
 _HEX = re.compile(r"(?<![0-9A-Za-z])(?:[0-9A-Fa-f]{2}){4,}(?![0-9A-Za-z])")
 # Base64 runs of 8+ characters with a digit, capital or +/_ in them (plain words are not worth

@@ -276,15 +276,17 @@ class ProfileIndex:
         return None
 
 
-_LOOK_TRIGGER = re.compile(r"[0-9|$@]|rn|vv")
+# Worth a skeleton pass: letters of other scripts (Cyrillic а, Greek Α …), digits or signs next
+# to letters (amag1ri, paypa|), rn / vv, or an l in a host-like string without spaces.
+_LOOK_TRIGGER = re.compile(r"[^\x00-\u024f\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]"
+                           r"|[a-z][0-9|$@]|[0-9|$@][a-z]|rn|vv")
 
 
 def _may_look_alike(text: str) -> bool:
-    """Cheap test before the skeleton pass: non-Latin letters, digits or rn/vv, or a short
-    string with an l (a host name written with l for i)."""
+    """Cheap test before the skeleton pass."""
     if _HEX_ONLY.match(text):
         return False
-    return not text.isascii() or _LOOK_TRIGGER.search(text) is not None or (len(text) <= 120 and "l" in text)
+    return _LOOK_TRIGGER.search(text) is not None or (" " not in text and "l" in text)
 
 
 _JA_WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u30a0-\u30ffー々]")

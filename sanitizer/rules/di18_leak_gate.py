@@ -52,12 +52,23 @@ def _strings(node, path):
 _STIX_ID = re.compile(r"([a-z0-9-]{1,250})--([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 
 
+def _cached(text: str, index: ProfileIndex, forbidden_uuids: frozenset[str], seen: dict) -> list:
+    """`_check` once per distinct string; an id is its type name (checked once per type) and
+    its UUID (a set look-up): bundles and reports hold thousands of distinct ids."""
+    found = seen.get(text)
+    if found is None:
+        m = _STIX_ID.fullmatch(text)
+        if m:
+            found = list(_cached(m.group(1), index, forbidden_uuids, seen))
+            if m.group(2) in forbidden_uuids:
+                found.append(("DI-13", "original object id"))
+        else:
+            found = list(_check(text, index, forbidden_uuids))
+        seen[text] = found
+    return found
+
+
 def _check(text: str, index: ProfileIndex, forbidden_uuids: frozenset[str], depth: int = 0):
-    m = _STIX_ID.fullmatch(text)
-    if m:  # an id: only its type name and its UUID can leak
-        if m.group(2) in forbidden_uuids:
-            yield "DI-13", "original object id"
-        text = m.group(1)
     # The sanitiser's own placeholders are not leaks, even when a profile token ("victim",
     # "host") is spelled inside one.
     folded = PLACEHOLDERS.sub(" ", Folded(text).text)
@@ -96,10 +107,7 @@ def scan(bundle: dict, index: ProfileIndex, forbidden_uuids: frozenset[str] = fr
     for i, obj in enumerate(bundle.get("objects", [])):
         base = f"objects[{i}]({obj.get('type', '?')})"
         for where, text in _strings(obj, base):
-            found = seen.get(text)
-            if found is None:
-                found = seen[text] = list(_check(text, index, forbidden_uuids))
-            for rule, what in found:
+            for rule, what in _cached(text, index, forbidden_uuids, seen):
                 hits.append(GateHit(rule, what, where))
         # STIX timestamps must be coarse too (DI-09): no time of day left on them.
         for prop in di09_timestamps.FLOOR_PROPS:
@@ -108,7 +116,7 @@ def scan(bundle: dict, index: ProfileIndex, forbidden_uuids: frozenset[str] = fr
                 dt = di09_timestamps.parse_stix_timestamp(v)
                 if dt is not None and (dt.hour or dt.minute or dt.second):
                     hits.append(GateHit("DI-09", "timestamp not coarsened", f"{base}.{prop}"))
-    for rule, what in _check(str(bundle.get("id", "")), index, forbidden_uuids):
+    for rule, what in _cached(str(bundle.get("id", "")), index, forbidden_uuids, seen):
         hits.append(GateHit(rule, what, "bundle.id"))
     return hits
 
@@ -139,11 +147,8 @@ def scan_report(public_report: dict, index: ProfileIndex,
     hits = []
     seen: dict[str, list] = {}
     for where, text in _report_strings(public_report, "report"):
-        found = seen.get(text)
-        if found is None:
-            found = seen[text] = [(rule, what) for rule, what in _check(text, index, forbidden_uuids)
-                                  if rule in ("DI-03", "DI-04", "DI-13")]
-        hits.extend(GateHit(rule, what, where) for rule, what in found)
+        hits.extend(GateHit(rule, what, where) for rule, what in _cached(text, index, forbidden_uuids, seen)
+                    if rule in ("DI-03", "DI-04", "DI-13"))
     return hits
 
 
