@@ -161,6 +161,7 @@ class ProfileIndex:
         self._last_text: str | None = None
         self._last_hits: list[TokenHit] = []
         self._forms_list: list[str] | None = None
+        self._chunk_cache: dict[tuple[str, bool], list[tuple[int, int, str]]] = {}
         self._automaton = _automaton(self._kinds.items())
         self._key_auto = _automaton(self._keys.items())
         # Look-alike spellings (Cyrillic е, rn for m, 0 for o) of the longer names.
@@ -201,39 +202,51 @@ class ProfileIndex:
         if self._key_auto is None:
             return hits
         k = views.key(text)
-        if next(self._key_auto.iter(k), None) is not None:
+        exact = sum(1 for _end, (tok, kind) in self._key_auto.iter(k)
+                    if kind in _LOOKALIKE_KINDS and len(tok) >= 5) if self._lookalikes is not None else 0
+        if exact or next(self._key_auto.iter(k), None) is not None:
             hits.extend(self._key_hits(text, self._key_auto, lookalike=False))
+        # The skeleton finds every exact name again: it adds something only when it finds more.
         if self._lookalikes is not None and _may_look_alike(text) \
-                and next(self._lookalikes.iter(views.skeleton(k)), None) is not None:
+                and sum(1 for _hit in self._lookalikes.iter(views.skeleton(k))) > exact:
             hits.extend(self._key_hits(text, self._lookalikes, lookalike=True))
         return hits
 
-    @staticmethod
-    def _key_hits(text: str, auto, *, lookalike: bool) -> list[TokenHit]:
+    def _key_hits(self, text: str, auto, *, lookalike: bool) -> list[TokenHit]:
         """Hits in the key view (or its skeleton), mapped back to offsets in folded `text`.
         Only the chunks between hard punctuation (which no token holds) that hit are mapped."""
         hits = []
         for chunk in _CHUNK.finditer(text):
-            piece = chunk.group(0)
-            k = views.key(piece)
-            if lookalike:
-                k = views.skeleton(k)
-            if next(auto.iter(k), None) is None:
-                continue
-            mapped = views.key_mapped(piece, lookalike=lookalike)
             base = chunk.start()
+            hits.extend(TokenHit(s + base, e + base, kind)
+                        for s, e, kind in self._chunk_hits(chunk.group(0), auto, lookalike))
+        return hits
+
+    def _chunk_hits(self, piece: str, auto, lookalike: bool) -> list[tuple[int, int, str]]:
+        """Hits in one chunk, cached: bundles repeat sentences. The characters around a chunk
+        are hard punctuation, so the word tests below need nothing outside it."""
+        cached = self._chunk_cache.get((piece, lookalike))
+        if cached is not None:
+            return cached
+        k = views.key(piece)
+        if lookalike:
+            k = views.skeleton(k)
+        out = []
+        if next(auto.iter(k), None) is not None:
+            mapped = views.key_mapped(piece, lookalike=lookalike)
             for end, (tok, kind) in auto.iter(mapped.text):
                 s, e = mapped.span(end - len(tok) + 1, end + 1)
-                s, e = s + base, e + base
                 # Latin tokens: short ones, and any that spans several words ("at Yamada" is
                 # not the account t.yamada), must stand as whole words.
-                if tok.isascii() and (len(tok) <= 5 or not _WORD_RUN.fullmatch(text, s, e)) \
-                        and not _whole_word(text, s, e):
+                if tok.isascii() and (len(tok) <= 5 or not _WORD_RUN.fullmatch(piece, s, e)) \
+                        and not _whole_word(piece, s, e):
                     continue
-                if kind == "surname" and not _stands_alone(text, s, e):
+                if kind == "surname" and not _stands_alone(piece, s, e):
                     continue  # 山田工業所 is not the person 山田
-                hits.append(TokenHit(s, e, kind))
-        return hits
+                out.append((s, e, kind))
+        if len(self._chunk_cache) < 50_000:
+            self._chunk_cache[(piece, lookalike)] = out
+        return out
 
     def matches_victim(self, expression: str) -> bool:
         """DI-12: True if a MATCHES expression matches a written form of a profile token.
