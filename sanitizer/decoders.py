@@ -4,7 +4,7 @@ Percent-encoding, HTML entities, `\\uXXXX`/`\\xNN` escapes and punycode labels a
 by `normalize.Folded` (each maps to a span of the original). The encodings here hide a value in
 a token that must go *as a whole* when its decoded text names the victim: MIME encoded-words
 (RFC 2047, via `email.header`, any charset incl. ISO-2022-JP), quoted-printable runs, hex byte
-strings (contiguous or spaced; UTF-8 and UTF-16LE) and Base64 / Base64url tokens that decode to
+strings (contiguous, 0x-prefixed, spaced or as a 0x.. byte array; UTF-8 and UTF-16LE) and Base64 / Base64url tokens that decode to
 text. `candidates` yields each such token's original span and its decoded text; the scrubber
 and the leak gate read the decoded text again (recursively, to `MAX_DEPTH`), so a Base64 blob
 holding percent-encoded JSON holding a host name is still seen.
@@ -24,7 +24,8 @@ MAX_DEPTH = 3
 _MIME = re.compile(r"=\?[^?\s]{1,40}\?[bBqQ]\?[^?\s]*\?=(?:\s*=\?[^?\s]{1,40}\?[bBqQ]\?[^?\s]*\?=)*")
 _QP = re.compile(r"(?:=[0-9A-Fa-f]{2}){2,}(?:(?:=\r?\n|[^\s=?]{1,4})(?:=[0-9A-Fa-f]{2})+)*")
 _HEX_SPACED = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{2}(?:[ ][0-9A-Fa-f]{2}){3,}(?![0-9A-Za-z])")
-_HEX = re.compile(r"(?<![0-9A-Za-z])(?:[0-9A-Fa-f]{2}){4,}(?![0-9A-Za-z])")
+_HEX = re.compile(r"(?<![0-9A-Za-z])(?:0x)?(?:[0-9A-Fa-f]{2}){4,}(?![0-9A-Za-z])")
+_HEX_ARRAY = re.compile(r"(?<![0-9A-Za-z])(?:0x[0-9A-Fa-f]{2},?\s*){3,}0x[0-9A-Fa-f]{2}(?![0-9A-Za-z])")
 # Base64 runs of 8+ characters with a digit, capital or +/_ in them (plain words are not worth
 # decoding).
 _B64 = re.compile(r"(?<![A-Za-z0-9+/_-])(?=[a-z-]*[0-9A-Z+/_])[A-Za-z0-9+/_-]{8,}={0,2}")
@@ -81,7 +82,7 @@ def _qp(token: str) -> list[str]:
 
 def _hex(token: str) -> list[str]:
     try:
-        return as_text(bytes.fromhex(token.replace(" ", "")))
+        return as_text(bytes.fromhex(re.sub(r"0x|[\s,]", "", token)))
     except ValueError:
         return []
 
@@ -100,8 +101,8 @@ def _b64(token: str) -> list[str]:
 
 
 _ANY = re.compile("|".join(f"(?P<{name}>{rx.pattern})" for name, rx in (
-    ("uuid", _UUID), ("mime", _MIME), ("qp", _QP), ("hexs", _HEX_SPACED), ("hex", _HEX))))
-_DECODE = {"mime": _mime, "qp": _qp, "hexs": _hex, "hex": _hex}
+    ("uuid", _UUID), ("mime", _MIME), ("qp", _QP), ("hexa", _HEX_ARRAY), ("hexs", _HEX_SPACED), ("hex", _HEX))))
+_DECODE = {"mime": _mime, "qp": _qp, "hexa": _hex, "hexs": _hex, "hex": _hex}
 
 
 def candidates(text: str) -> Iterator[tuple[int, int, list[str]]]:

@@ -179,6 +179,8 @@ def test_di00_quoted_printable_run():
     lambda s: " ".join(f"{b:02x}" for b in s.encode()),
     lambda s: " ".join(f"{b:02X}" for b in s.encode("utf-16-le")),
     lambda s: s.encode("utf-16-le").hex(),
+    lambda s: "0x" + s.encode().hex(),
+    lambda s: ", ".join(f"0x{b:02x}" for b in s.encode()),
 ])
 def test_di00_hex_byte_strings_ascii_and_utf16le(encode):
     assert "NRS-PC0417" in readings("$h = { " + encode("NRS-PC0417") + " }")
