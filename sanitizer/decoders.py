@@ -105,12 +105,16 @@ _ANY = re.compile("|".join(f"(?P<{name}>{rx.pattern})" for name, rx in (
 _DECODE = {"mime": _mime, "qp": _qp, "hexa": _hex, "hexs": _hex, "hex": _hex}
 
 
-def candidates(text: str) -> Iterator[tuple[int, int, list[str]]]:
+def candidates(text: str) -> tuple[tuple[int, int, list[str]], ...]:
     """(start, end, decoded readings) of every encoded token in `text`: one pass for MIME words,
     QP and hex (at each position the first kind that fits wins), one for Base64 (a Base64 blob
     may hold a hex-looking piece between slashes; both are read)."""
     if len(text) < 8:
-        return
+        return ()
+    return tuple(_scan(text))
+
+
+def _scan(text: str) -> Iterator[tuple[int, int, list[str]]]:
     for m in _ANY.finditer(text):
         kind = m.lastgroup
         if kind != "uuid":
@@ -132,11 +136,11 @@ def candidates(text: str) -> Iterator[tuple[int, int, list[str]]]:
             pos += len(piece) + 1
 
 
-def findings(text: str, inner: Callable[[str], tuple]) -> list:
-    """Whole-token findings for encoded tokens whose decoded text holds a finding (`inner`
-    scrubs decoded text one level deeper and returns its findings)."""
+def findings(tokens, inner: Callable[[str], tuple]) -> list:
+    """Whole-token findings for the encoded `tokens` (from `candidates`) whose decoded text holds
+    a finding (`inner` scrubs decoded text one level deeper and returns its findings)."""
     out = []
-    for start, end, readings in candidates(text):
+    for start, end, readings in tokens:
         for reading in readings:
             found = inner(reading)
             if found:

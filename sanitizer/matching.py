@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import ahocorasick
 import regex
 
-from . import orgnames, views
-from .normalize import collapse_ws, fold_str
+from . import decoders, orgnames, views
+from .normalize import Folded, collapse_ws, fold_str
 from .profile import VictimProfile
 
 # DI-05: address space that never belongs to an attacker's public infrastructure.
@@ -158,8 +158,9 @@ class ProfileIndex:
         for email in profile.email_addresses:
             self._kinds.setdefault(fold_str(email), "email")
             self.surface_forms.add(email)
-        self._last_text: str | None = None
-        self._last_hits: list[TokenHit] = []
+        self._hits_cache: dict[str, list[TokenHit]] = {}
+        self._folded_cache: dict[str, Folded] = {}
+        self._encoded_cache: dict[str, tuple] = {}
         self._forms_list: list[str] | None = None
         self._chunk_cache: dict[tuple[str, bool], list[tuple[int, int, str]]] = {}
         self._automaton = _automaton(self._kinds.items())
@@ -183,12 +184,33 @@ class ProfileIndex:
         """Token (folded domains/e-mails, key-view names) → kind, for the leak gate and tests."""
         return {**self._keys, **self._kinds}
 
+    def folded(self, text: str) -> Folded:
+        """The folded view of `text`, once per string for this submission (the detectors and
+        the leak gate read the same strings)."""
+        f = self._folded_cache.get(text)
+        if f is None:
+            f = Folded(text)
+            if len(self._folded_cache) < 100_000:
+                self._folded_cache[text] = f
+        return f
+
+    def encoded(self, text: str) -> tuple:
+        """`decoders.candidates(text)`, once per string for this submission."""
+        c = self._encoded_cache.get(text)
+        if c is None:
+            c = decoders.candidates(text)
+            if len(self._encoded_cache) < 100_000:
+                self._encoded_cache[text] = c
+        return c
+
     def find_tokens(self, text: str) -> list[TokenHit]:
-        """Every profile token in folded `text` (spans in folded offsets)."""
-        if text is self._last_text:  # DI-03, DI-04 and DI-06 each ask about the same string
-            return self._last_hits
-        hits = self._find_tokens(text)
-        self._last_text, self._last_hits = text, hits
+        """Every profile token in folded `text` (spans in folded offsets), once per string:
+        DI-03, DI-04, DI-06 and the leak gate each ask about the same strings."""
+        hits = self._hits_cache.get(text)
+        if hits is None:
+            hits = self._find_tokens(text)
+            if len(self._hits_cache) < 200_000:
+                self._hits_cache[text] = hits
         return hits
 
     def _find_tokens(self, text: str) -> list[TokenHit]:

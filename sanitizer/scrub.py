@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from . import decoders
 from .matching import ProfileIndex
-from .normalize import Folded
 from .operators import merge, replace
 from .rules import TEXT_DETECTORS, di09_timestamps
 from .rules.base import Finding
@@ -31,13 +30,13 @@ class Scrubber:
         hit = self._cache.get(text)
         if hit is not None:
             return hit
-        folded = Folded(text)
+        folded = self.index.folded(text)
         found: list[Finding] = []
         for det in TEXT_DETECTORS:
             found.extend(det.detect(folded, self.index))
         found.extend(di09_timestamps.detect(folded, self.index, self.granularity))
         if _depth < decoders.MAX_DEPTH:
-            found.extend(decoders.findings(text, lambda t: self.scrub(t, _depth + 1)[1]))
+            found.extend(decoders.findings(self.index.encoded(text), lambda t: self.scrub(t, _depth + 1)[1]))
         merged = tuple(merge(found))
         result = (replace(text, list(merged)), merged)
         self._cache[text] = result

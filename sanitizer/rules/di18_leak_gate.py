@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from .. import decoders
 from ..matching import ProfileIndex
-from ..normalize import Folded
 from . import di05_addresses, di07_home_paths, di09_timestamps
 from .di13_ids import UUID_IN_TEXT as _UUID
 
@@ -71,9 +70,9 @@ def _cached(text: str, index: ProfileIndex, forbidden_uuids: frozenset[str], see
 def _check(text: str, index: ProfileIndex, forbidden_uuids: frozenset[str], depth: int = 0):
     # The sanitiser's own placeholders are not leaks, even when a profile token ("victim",
     # "host") is spelled inside one.
-    folded = PLACEHOLDERS.sub(" ", Folded(text).text)
+    folded = PLACEHOLDERS.sub(" ", index.folded(text).text)
     if depth < decoders.MAX_DEPTH:  # encoded tokens, read decoded (DI-00 item 3)
-        for _s, _e, readings in decoders.candidates(text):
+        for _s, _e, readings in index.encoded(text):
             for reading in readings:
                 for rule, what in _check(reading, index, forbidden_uuids, depth + 1):
                     yield rule, f"{what} (encoded)"
