@@ -33,6 +33,7 @@ import functools
 import itertools
 import json
 import re
+import unicodedata
 from importlib import resources
 
 import jaconv
@@ -55,8 +56,6 @@ _HIRA_TO_KATA = {cp: cp + 0x60 for cp in range(0x3041, 0x3097)} | {0x309D: 0x30F
 
 
 def _latin_base_table() -> dict[int, int]:
-    import unicodedata
-
     table = {}
     for cp in range(0xC0, 0x250):
         base = unicodedata.normalize("NFD", chr(cp))[0]
