@@ -81,6 +81,10 @@ ROMAJI_RULES = (
     ("mb", "nb"), ("mp", "np"), ("ou", "o"), ("oo", "o"), ("uu", "u"), ("aa", "a"), ("ii", "i"), ("ee", "e"),
 )
 _OH = re.compile(r"oh(?![aeiouy])")
+# Katakana long vowels: コウ, コー and コ (ギョウ, ギョー), セイ and セー are one spelling.
+_KANA_LONG = re.compile(r"ー|(?<=[オコソトノホモヨロゴゾドボポョォウクスツヌフムユルグズヅブプュゥ])ウ"
+                        r"|(?<=[エケセテネヘメレゲゼデベペェ])イ")
+_HAS_KATAKANA = re.compile(r"[ァ-ヶ]")
 
 
 def _romaji(k: str) -> str:
@@ -97,7 +101,10 @@ def key(folded: str) -> str:
     apply within words, before the separators between words are dropped."""
     if folded.isascii():
         return _romaji(folded).encode().translate(None, _SEPARATOR_BYTES).decode()
-    return _romaji(folded.translate(_SCRIPT_TABLE)).translate(_SEPARATOR_TABLE)
+    k = folded.translate(_SCRIPT_TABLE)
+    if _HAS_KATAKANA.search(k):
+        k = _KANA_LONG.sub("", k)
+    return _romaji(k).translate(_SEPARATOR_TABLE)
 
 
 class Mapped:
@@ -159,6 +166,8 @@ def key_mapped(folded: str, *, lookalike: bool = False) -> Mapped:
     """The key view (or its skeleton) with a map back to offsets in `folded` (the slow path;
     the same steps as `key` and `skeleton`)."""
     m = Mapped(folded).translate(_SCRIPT_TABLE)
+    if _HAS_KATAKANA.search(m.text):
+        m = m.sub(_KANA_LONG, lambda _m: "")
     for old, rx, new in _RULE_RX:
         if old in m.text:
             m = m.sub(rx, lambda _m, new=new: new)

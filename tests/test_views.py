@@ -63,6 +63,7 @@ def test_di00_hyphen_likes_are_one_hyphen(dash):
     ("".join(f"&#x{ord(c):X};" for c in "高瀬浜工業"), "高瀬浜工業"),
     ("".join(f"&amp;#x{ord(c):x};" for c in "高瀬浜工業"), "高瀬浜工業"),
     ("".join(f"&amp;amp;#{ord(c)};" for c in "高瀬浜工業"), "高瀬浜工業"),
+    ("".join(f"&#x{ord(c):x}" for c in "高瀬浜工業"), "高瀬浜工業"),  # HTML5: no semicolon
     ("\\u9ad8\\u702c\\u6d5c\\u5de5\\u696d", "高瀬浜工業"),
     ("\\xe9\\xab\\x98\\xe7\\x80\\xac\\xe6\\xb5\\x9c\\xe5\\xb7\\xa5\\xe6\\xa5\\xad", "高瀬浜工業"),
 ])
@@ -90,7 +91,7 @@ def test_di00_punycode_labels_read_as_unicode():
 # ------------------------------------------------------------------ view 2: Japanese forms
 @pytest.mark.parametrize("written", [
     "たかせはまこうぎょう", "タカセハマ・コウギョウ", "ﾀｶｾﾊﾏ ｺｳｷﾞｮｳ", "タカセハマ　コウギョウ", "たかセはまコウぎょう",
-    "タカセハマ･コウギョウ", "タカセハマ·コウギョウ", "タカセハマ-コウギョウ",
+    "タカセハマ･コウギョウ", "タカセハマ·コウギョウ", "タカセハマ-コウギョウ", "タカセハマコーギョー", "たかせはまこーぎょー",
 ])
 def test_di00_kana_width_and_separators_are_one_name(written):
     assert "org" in kinds_in(f"宛先: {written} 御中")
