@@ -68,7 +68,7 @@ def test_di00_hyphen_likes_are_one_hyphen(dash):
     ("\\xe9\\xab\\x98\\xe7\\x80\\xac\\xe6\\xb5\\x9c\\xe5\\xb7\\xa5\\xe6\\xa5\\xad", "高瀬浜工業"),
 ])
 def test_di00_percent_entities_and_escapes_decode_repeatedly(written, plain):
-    text = f"tag={written};"
+    text = f"tag={written} ;"
     folded = Folded(text)
     assert plain in folded.text
     hit = max((h for h in INDEX.find_tokens(folded.text) if h.kind == "org"), key=lambda h: h.end - h.start)
