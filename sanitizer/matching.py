@@ -88,7 +88,7 @@ def idna_forms(domain: str) -> set[str]:
     return forms
 
 
-_LOOKALIKE_KINDS = {"org", "domain-label", "keyword"}
+_LOOKALIKE_KINDS = {"org", "domain-label", "keyword", "person", "host"}
 # Names of the shapes profile tokens have, that belong to no one: a MATCHES expression that
 # matches one of them is generic (DI-12).
 _NEUTRAL_FORMS = ("example", "example.com", "www.example.com", "mail.example.net", "Example Corp",

@@ -264,6 +264,7 @@ def test_di03_name_forms_and_invisible_characters(written):
 
 
 @pytest.mark.parametrize("written", ["Narasaki, Tomomi", "NARASAKI Tomomi", "Tomomi NARASAKI", "楢﨑 朋美",
+                                     "Tоmomi Narasaki", "Narasakі, Tomomi",
                                      "ナラサキ・トモミ", "&amp;#x6962;&amp;#x5D0E; &amp;#x670B;&amp;#x7F8E;"])
 def test_di03_person_orders_and_double_html(written):
     assert_clean(*desc(f"宛先 {written} 様"))
