@@ -1,33 +1,46 @@
-"""DI-05: addresses in the profile's ip_ranges and all non-routable address space."""
+"""DI-05: addresses in the profile's ip_ranges and all non-routable address space, in every
+notation (DI-00 view 4, `sanitizer.netviews`), and geolocation finer than a prefecture
+(coordinates in EXIF/DMS and decimal form; location objects themselves are generalised by DI-16).
+The whole notation is replaced (the integer, the hex word, the reverse-DNS name)."""
 from __future__ import annotations
 
-import ipaddress
 import re
 
+from .. import netviews
 from ..matching import ProfileIndex
 from ..normalize import Folded
 from .base import Finding
 
 RULE_ID = "DI-05"
-TITLE = "Victim ranges and non-routable addresses (RFC 1918, loopback, link-local, CGNAT, ULA)"
-ACTION = "remove from SCOs and patterns; [VICTIM-IP] / [INTERNAL-IP] in text"
-IPV4 = re.compile(r"(?<![0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9]|\.[0-9])")
-IPV6 = re.compile(r"(?<![0-9a-z:.])(?:[0-9a-f]{0,4}:){2,7}(?:(?:[0-9]{1,3}\.){3}[0-9]{1,3}|[0-9a-f]{0,4})"
-                  r"(?:%[0-9a-z]+)?(?![0-9a-z:])")
+TITLE = ("Victim ranges and non-routable addresses (RFC 1918, loopback, link-local, CGNAT, ULA) in every "
+         "notation; geolocation finer than a prefecture")
+ACTION = "remove from SCOs and patterns; [VICTIM-IP] / [INTERNAL-IP] / [LOCATION] in text"
 REPLACEMENT = {"victim": "[VICTIM-IP]", "internal": "[INTERNAL-IP]"}
+
+# Geolocation finer than a prefecture: coordinates. EXIF / DMS (36 deg 24' 45.72" N, 36°24'45.72"N)
+# and decimal pairs with at least three decimals (about 100 m), as written in text and map links.
+_DMS = re.compile(r"(?<![0-9.])[0-9]{1,3}\s*(?:deg|°|度)\s*[0-9]{1,2}\s*(?:'|′|分)\s*"
+                  r"(?:[0-9]{1,2}(?:\.[0-9]+)?\s*(?:\"|″|''|秒)?)?\s*[nsew]?(?![a-z])")
+_DECIMAL_PAIR = re.compile(r"(?<![0-9.])(-?[0-9]{1,3}\.[0-9]{3,})\s*(?:,|%2c|\s)\s*(-?[0-9]{1,3}\.[0-9]{3,})(?![0-9.])")
+_COORD_KEY = re.compile(r"(?:lat(?:itude)?|lon(?:g|gitude)?|lng|gps\w*|緯度|経度)\s*[=:：]\s*(-?[0-9]{1,3}\.[0-9]{3,})")
 
 
 def addresses(text: str):
-    """Yield (start, end, ip) for every IPv4/IPv6 address written in folded text."""
-    for rx in (IPV4, IPV6):
-        for m in rx.finditer(text):
-            raw = m.group(0).split("%")[0]
-            if rx is IPV6 and raw.count(":") < 2:
-                continue
-            try:
-                yield m.start(), m.end(), ipaddress.ip_address(raw)
-            except ValueError:
-                continue
+    """Yield (start, end, ip) for every address written in folded text, in every notation of
+    DI-00 view 4 (see `sanitizer.netviews`); the leak gate calls this too."""
+    yield from netviews.addresses(text)
+
+
+def coordinates(text: str):
+    """Yield (start, end) of precise coordinates (DMS / EXIF, decimal pairs, lat=/lon= values)."""
+    for m in _DMS.finditer(text):
+        yield m.start(), m.end()
+    for m in _DECIMAL_PAIR.finditer(text):
+        if abs(float(m.group(1))) <= 90 and abs(float(m.group(2))) <= 180:
+            yield m.start(), m.end()
+    for m in _COORD_KEY.finditer(text):
+        if abs(float(m.group(1))) <= 180:
+            yield m.start(1), m.end(1)
 
 
 # Fast candidates for the profile-free checks over large documents: only the prefixes of the
@@ -56,11 +69,17 @@ def non_routable(text: str):
 
 
 def detect(folded: Folded, index: ProfileIndex) -> list[Finding]:
-    """Addresses the profile or the non-routable list say belong to the victim side."""
+    """Addresses the profile or the non-routable list say belong to the victim side (every
+    notation; a bare number counts only inside the victim's own ranges), and precise coordinates."""
     out = []
-    for s, e, ip in addresses(folded.text):
-        verdict = index.ip_verdict(ip)
-        if verdict:
-            start, end = folded.orig_span(s, e)
+    text = folded.text
+    for c in netviews.candidates(text):
+        verdict = index.ip_verdict(c.ip)
+        if verdict and (verdict == "victim" or not c.weak):
+            start, end = folded.orig_span(c.start, c.end)
             out.append(Finding(start, end, RULE_ID, verdict + "-ip", REPLACEMENT[verdict]))
+    if not text.isascii() or "deg" in text or "." in text:
+        for s, e in coordinates(text):
+            start, end = folded.orig_span(s, e)
+            out.append(Finding(start, end, RULE_ID, "coordinates", "[LOCATION]"))
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .. import netviews
 from ..matching import ProfileIndex
 from ..normalize import Folded
 from . import di05_addresses, di07_home_paths, di09_timestamps
@@ -84,6 +85,8 @@ def scan(bundle: dict, index: ProfileIndex, forbidden_uuids: frozenset[str] = fr
             if found is None:
                 found = seen[text] = list(_check(text, index, forbidden_uuids))
             for rule, what in found:
+                if rule == "DI-05" and (obj.get("type"), where[len(base) + 1:]) in netviews.VERSION_PROPS:
+                    continue  # P2: a software version is not an address
                 hits.append(GateHit(rule, what, where))
         # STIX timestamps must be coarse too (DI-09): no time of day left on them.
         for prop in di09_timestamps.FLOOR_PROPS:
