@@ -29,7 +29,10 @@ import re
 from dataclasses import dataclass
 
 _PART = r"(?:0x[0-9a-f]{1,4}|[0-9]{1,4})"
-_DOTTED = re.compile(r"(?<![0-9.])" + _PART + r"(?:\." + _PART + r"){3}(?![0-9]|\.[0-9])")
+# Defanged dots that folding leaves in place (full-width brackets fold to `[.]` after NFKC).
+_DOT = r"(?:\.|\[\s?\.\s?\]|\(\s?\.\s?\)|\{\s?\.\s?\}|\[dot\]|\(dot\))"
+_DEFANGED_DOT = re.compile(_DOT)
+_DOTTED = re.compile(r"(?<![0-9.])" + _PART + r"(?:" + _DOT + _PART + r"){3}(?![0-9]|\.[0-9])")
 _IPV6 = re.compile(r"(?<![0-9a-z:.])(?:[0-9a-f]{0,4}:){2,7}(?:(?:[0-9]{1,3}\.){3}[0-9]{1,3}|[0-9a-f]{0,4})"
                    r"(?:%[0-9a-z]+)?(?![0-9a-z:])")
 _IN_ADDR = re.compile(r"(?<![0-9a-z.])((?:[0-9]{1,3}\.){3}[0-9]{1,3})\.in-addr\.arpa(?![0-9a-z-])")
@@ -171,11 +174,11 @@ def candidates(text: str) -> list[Candidate]:
     def free(s: int, e: int) -> bool:
         return not any(a < e and s < b for a, b in taken)
 
-    if "." in text:
+    if "." in text or "dot" in text:
         for m in _DOTTED.finditer(text):
             if not free(*m.span()) or is_version(text, m.start(), m.end()):
                 continue
-            for ip in dotted_readings(m.group(0)):
+            for ip in dotted_readings(_DEFANGED_DOT.sub(".", m.group(0))):
                 out.append(Candidate(m.start(), m.end(), ip))
     if ":" in text:
         for m in _IPV6.finditer(text):

@@ -23,14 +23,14 @@ DROPPED_PROPS = {"note": ("authors",), "opinion": ("authors",)}
 
 _D = r"[0-9]"  # folded text: full-width digits are ASCII already
 _PHONE = re.compile(
-    r"(?<![0-9a-z+-])(?:"
+    r"(?<![0-9a-z+.-])(?:"
     # +81 with or without the trunk 0 in parentheses: +81 52 555 0134, +81-(0)52-555-0134, +81-295-24-8817
     r"\+81[\s.-]?(?:\(0\))?[\s.-]?\(?[0-9]{1,4}\)?[\s.-]?[0-9]{1,4}[\s.-][0-9]{3,4}"
     # domestic with separators: 052-555-0134, (052) 555-0134, 0566(21)4321, 043(296)3150, 03 5555 0134
     r"|\(0[0-9]{1,4}\)\s?[0-9]{1,4}[\s.-]?[0-9]{3,4}"
     r"|0[0-9]{1,4}[\s.-][0-9]{1,4}[\s.-][0-9]{3,4}"
     r"|0[0-9]{1,4}\([0-9]{1,4}\)[0-9]{3,4}"
-    r")(?![0-9a-z-])")
+    r")(?![0-9a-z-]|\.[0-9])")
 # A phone number written as one run of digits counts next to a phone word.
 _PHONE_BARE = re.compile(r"(?:tel|phone|fax|mobile|電話|携帯|☎|📞|内線|代表)[^0-9+\n]{0,6}"
                          r"(?P<v>\+?(?:81)?0?[0-9]{9,10})(?![0-9])")
@@ -79,7 +79,7 @@ def _context_findings(text: str, have_mac: bool):
         for m in _ROMAJI_ADDRESS.finditer(text):
             yield m.start(), m.end(), "postal-address", "[ADDRESS]"
     for m in _MAC_BARE.finditer(text):
-        if have_mac or _MAC_CONTEXT.search(text, max(0, m.start() - 40), m.start()):
+        if have_mac or _MAC_CONTEXT.search(text, max(0, m.start() - 20), m.start()):
             yield m.start(), m.end(), "mac", "[MAC]"
 
 

@@ -154,7 +154,12 @@ def _strings(node, key=""):
         yield key, node
 
 
+_BARE_ID = re.compile(_GUID + r"|[0-9]{6,20}|(?=[a-z0-9-]*[0-9])(?=[a-z0-9-]*[a-z])[a-z0-9][a-z0-9-]{5,63}")
+
+
 def _scan(text: str, index: ProfileIndex, victim_side: bool, found: VictimIds, logons: list) -> None:
+    if victim_side and _BARE_ID.fullmatch(text.strip()):
+        found.add(text.strip(), "victim-side-id")  # a property holding only an identifier (R1, R3)
     if not _TRIGGER.search(text):
         if "\\" in text:
             logons.extend(_DOWN_LEVEL.findall(text))
