@@ -150,8 +150,10 @@ class _Run:
         ids = di19_victim_ids.harvest(self.objects, self.index, side)
         asns = {v for v, k in ids.values.items() if k == "asn"}
         self.net_victims = di04_victim_domains.victim_objects(self.objects, self.index, self.scrubber.names_victim, asns)
-        if self.net_victims:
-            ids = di19_victim_ids.harvest(self.objects, self.index, side | set(self.net_victims))
+        if self.net_victims:  # what the victim's certificates and AS objects hold is the victim's too
+            more = di19_victim_ids.harvest([o for o in self.objects if o["id"] in self.net_victims], self.index,
+                                           set(self.net_victims))
+            ids.merge(more)
         extra = di04_victim_domains.victim_values(self.objects, self.net_victims)
         if ids.values or ids.domains or ids.accounts or extra:
             self.index = di19_victim_ids.DerivedIndex(self.profile, ids, extra)

@@ -97,10 +97,12 @@ def dotted_readings(token: str) -> list[ipaddress.IPv4Address]:
     out: list[ipaddress.IPv4Address] = []
     for octal in (False, True):
         values = [_part_value(p, octal) for p in parts]
-        if all(v <= 255 for v in values):
-            ip = ipaddress.IPv4Address(".".join(map(str, values)))
+        if max(values) <= 255:
+            ip = ipaddress.IPv4Address((values[0] << 24) | (values[1] << 16) | (values[2] << 8) | values[3])
             if ip not in out:
                 out.append(ip)
+        if not any(len(p) > 1 and p[0] == "0" for p in parts):
+            break  # no leading zero: the octal reading is the same
     return out
 
 
@@ -143,13 +145,13 @@ def is_version(text: str, start: int, end: int) -> bool:
     return last is not None and not _NET_WORD.search(window, last.end())
 
 
-def _has_digit(text: str) -> bool:
-    return any(c.isdigit() for c in text)
+_DIGIT = re.compile(r"[0-9]")
+_LONG_NUMBER = re.compile(r"[0-9]{8}")
 
 
 def candidates(text: str) -> list[Candidate]:
     """Every address in folded text, in every notation this module reads (weak ones included)."""
-    if not _has_digit(text):
+    if not _DIGIT.search(text):
         return []
     out: list[Candidate] = []
     taken: list[tuple[int, int]] = []
@@ -197,7 +199,7 @@ def candidates(text: str) -> list[Candidate]:
         for m in _HEX32.finditer(text):
             out.append(Candidate(m.start(), m.end(), ipaddress.IPv4Address(int(m.group(0), 16)),
                                  weak=not _addressy(text, m.start(), m.end())))
-    for m in _INT32.finditer(text):
+    for m in (_INT32.finditer(text) if _LONG_NUMBER.search(text) else ()):
         value = int(m.group(0))
         if 1 << 24 <= value < 1 << 32:
             out.append(Candidate(m.start(), m.end(), ipaddress.IPv4Address(value),

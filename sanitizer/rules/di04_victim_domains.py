@@ -82,7 +82,8 @@ def victim_objects(objects: list[dict], index: ProfileIndex, names_victim, victi
     """Original ids of the victim's certificates and autonomous systems -> why."""
     victim_as_refs: set[str] = set()
     for o in objects:
-        if o.get("type") in ("ipv4-addr", "ipv6-addr") and _names_victim_ip(o.get("value"), index):
+        if o.get("type") in ("ipv4-addr", "ipv6-addr") and o.get("belongs_to_refs") \
+                and _names_victim_ip(o.get("value"), index):
             victim_as_refs.update(r for r in o.get("belongs_to_refs") or [] if isinstance(r, str))
     out: dict[str, str] = {}
     for o in objects:

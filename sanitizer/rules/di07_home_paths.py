@@ -51,7 +51,10 @@ _PLACEHOLDER_HOSTS = {"<host>", "[host]", "?", ".", "localhost", "unc"}
 
 def user_names(text: str):
     """Yield (start, end) of every personal user name in a home path of folded text."""
-    for rx in (HOME, HOME_SPACED, TILDE):
+    rxs = (HOME, HOME_SPACED) if ("users" in text or "home" in text or "documents and" in text) else ()
+    if "~" in text:
+        rxs += (TILDE,)
+    for rx in rxs:
         for m in rx.finditer(text):
             name = m.group("name").strip()
             if name and name not in GENERIC_USERS and not name.startswith(("%", "$", "<", "[")):

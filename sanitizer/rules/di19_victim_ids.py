@@ -82,6 +82,9 @@ _VICTIM_WORDS = re.compile(r"\bvictim|被害|自社|当社|\bour\b")
 _ATTACKER_WORDS = re.compile(r"attacker|adversar|\bmule\b|threat[ -]actor'?s?\b|actor's|actor-(?:owned|controlled)|"
                              r"malicious (?:app|tenant|account|subscription)|攻撃者|犯人|受取口座")
 _CLAUSE_END = re.compile(r"[.!?。]\s|[;；\n]|\bto\b|->|→|へ")
+_NOT_TEXT = {"created", "modified", "valid_from", "valid_until", "first_seen", "last_seen", "first_observed",
+             "last_observed", "published", "pattern_type", "pattern_version", "identity_class", "lang"}
+_SKIP_KEYS = _NOT_TEXT | {"id", "type", "spec_version", "hashes", "kill_chain_phases", "pattern"}
 _VICTIM_KEY = re.compile(r"victim|target|customer|被害")
 _ASN_ID = re.compile(r"[0-9]+")
 
@@ -105,6 +108,13 @@ class VictimIds:
     accounts: set[str] = dataclasses.field(default_factory=set)
     attacker: set[str] = dataclasses.field(default_factory=set)
     dns: set[str] = dataclasses.field(default_factory=set)
+
+    def merge(self, other: "VictimIds") -> None:
+        """Add another harvest's victim identifiers (its attacker attributions do not undo ours)."""
+        for value, kind in other.values.items():
+            self.values.setdefault(value, kind)
+        self.domains |= other.domains
+        self.accounts |= other.accounts
 
     def add(self, value: str, kind: str) -> None:
         if kind == "directory-domain":
@@ -144,7 +154,7 @@ def _owner_after(text: str, end: int, index: ProfileIndex) -> str | None:
 def _strings(node, key=""):
     if isinstance(node, dict):
         for k, v in node.items():
-            if k in ("id", "type", "spec_version") or k.endswith("_ref") or k.endswith("_refs"):
+            if k in _SKIP_KEYS or k.endswith("_ref") or k.endswith("_refs"):
                 continue
             yield from _strings(v, k)
     elif isinstance(node, list):
@@ -189,11 +199,17 @@ def harvest(objects: list[dict], index: ProfileIndex, victim_side: set[str]) -> 
     """The victim's identifiers in the bundle, decided by R1-R3 above."""
     found = VictimIds()
     logons: list[tuple[str, str]] = []
+    seen: set[str] = set()  # bundles repeat strings; outside victim-side places one look is enough
     for obj in objects:
         side = obj.get("id") in victim_side or obj.get("type") == "user-account"
         for key, text in _strings(obj):
-            folded = Folded(text).text
-            _scan(folded, index, side or bool(_VICTIM_KEY.search(key.lower())), found, logons)
+            here = side or bool(_VICTIM_KEY.search(key.lower()))
+            if not here:
+                if text in seen or not (_TRIGGER.search(text.lower()) or "\\" in text):
+                    seen.add(text)
+                    continue
+                seen.add(text)
+            _scan(Folded(text).text, index, here, found, logons)
     for value in list(found.values):
         if value in found.attacker and not _victim_side_value(value, objects, victim_side):
             del found.values[value]
