@@ -21,7 +21,7 @@ from .report import Report
 from .rules import (
     di01_victim_identity, di02_producer, di06_email_addresses, di08_user_accounts, di09_timestamps,
     di10_free_text, di11_external_references, di16_sector_region, di12_patterns, di13_ids, di14_payloads, di15_custom_content,
-    di17_unique_infrastructure, di18_leak_gate, di04_victim_domains, di19_victim_ids,
+    di17_unique_infrastructure, di18_leak_gate, di19_victim_ids,
 )
 from .rules.di12_patterns import Verdict
 from .scrub import Scrubber
@@ -126,7 +126,10 @@ class _Run:
                     self.recipients.update(o.get(k) or [])
                 self.senders.update(r for r in (o.get("from_ref"), o.get("sender_ref")) if r)
         self.victims = di01_victim_identity.find_victims(self.objects, self.scrubber.names_victim)
-        self._victim_ids()
+        self.net_victims, derived = di19_victim_ids.derive(self.objects, self.index, self.victims,
+                                                           self.scrubber.names_victim)
+        if derived is not None:  # DI-04/DI-19: every victim identifier found is removed everywhere
+            self.index, self.scrubber = derived, Scrubber(derived, self.policy.time_granularity)
         self.producers = di02_producer.producers(self.objects) - self.victims
         self.hub = di02_producer.hub_identity(self.policy, self.secret)
         self.created = self._generalised_created()
@@ -142,22 +145,6 @@ class _Run:
         out = self._assemble()
         self._gate(out)
         return Result(out, self.report)
-
-    def _victim_ids(self) -> None:
-        """DI-04 object level and DI-19: the victim's certificates, AS and identifiers in other
-        systems; what they hold is removed from every text (the index learns them)."""
-        side = set(self.victims)
-        ids = di19_victim_ids.harvest(self.objects, self.index, side)
-        asns = {v for v, k in ids.values.items() if k == "asn"}
-        self.net_victims = di04_victim_domains.victim_objects(self.objects, self.index, self.scrubber.names_victim, asns)
-        if self.net_victims:  # what the victim's certificates and AS objects hold is the victim's too
-            more = di19_victim_ids.harvest([o for o in self.objects if o["id"] in self.net_victims], self.index,
-                                           set(self.net_victims))
-            ids.merge(more)
-        extra = di04_victim_domains.victim_values(self.objects, self.net_victims)
-        if ids.values or ids.domains or ids.accounts or extra:
-            self.index = di19_victim_ids.DerivedIndex(self.profile, ids, extra)
-            self.scrubber = Scrubber(self.index, self.policy.time_granularity)
 
     def _well_typed(self, obj: dict) -> dict:
         """Drop spec-defined properties whose JSON type is wrong (P1): they cannot be trusted."""

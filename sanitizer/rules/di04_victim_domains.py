@@ -20,11 +20,11 @@ from .. import netviews
 from ..matching import KINDS, ProfileIndex
 from ..normalize import Folded
 from .base import Finding
-from .di19_victim_ids import asn_values
 
 RULE_ID = "DI-04"
 TITLE = "Victim domains and subdomains (defanged, IDNA); look-alike hosts embedding a victim token"
 ACTION = "remove from SCOs and patterns; [VICTIM-DOMAIN] in text; flag look-alikes for review"
+_ASN_ID = re.compile(r"[0-9]+")
 _HOST_CHAR = re.compile(r"[a-z0-9._-]")
 _LOCAL_CHAR = re.compile(r"[a-z0-9._%+'-]")
 
@@ -113,4 +113,15 @@ def victim_values(objects: list[dict], dropped: dict[str, str]) -> dict[str, str
         for h in (o.get("hashes") or {}).values():
             if isinstance(h, str) and len(h) >= 16:
                 out[h.lower()] = "certificate"
+    return out
+
+
+def asn_values(number: int | str | None, name: str | None) -> dict[str, str]:
+    """The text forms of a victim autonomous system: AS64503, AS 64503, the bare number, the name."""
+    out: dict[str, str] = {}
+    if number is not None and _ASN_ID.fullmatch(str(number)):
+        for form in (f"as{number}", f"as {number}", f"asn{number}", f"asn {number}", str(number)):
+            out[form] = "asn"
+    if isinstance(name, str) and len(name.strip()) >= 3:
+        out[Folded(name.strip()).text] = "as-name"
     return out

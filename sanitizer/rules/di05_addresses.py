@@ -22,7 +22,7 @@ REPLACEMENT = {"victim": "[VICTIM-IP]", "internal": "[INTERNAL-IP]"}
 _DMS = re.compile(r"(?<![0-9.])[0-9]{1,3}\s*(?:deg|°|度)\s*[0-9]{1,2}\s*(?:'|′|分)\s*"
                   r"(?:[0-9]{1,2}(?:\.[0-9]+)?\s*(?:\"|″|''|秒)?)?\s*[nsew]?(?![a-z])")
 _DECIMAL_PAIR = re.compile(r"(?<![0-9.])(-?[0-9]{1,3}\.[0-9]{3,})\s*(?:,|%2c|\s)\s*(-?[0-9]{1,3}\.[0-9]{3,})(?![0-9.])")
-_COORD_KEY = re.compile(r"(?:lat(?:itude)?|lon(?:g|gitude)?|lng|gps\w*|緯度|経度)\s*[=:：]\s*(-?[0-9]{1,3}\.[0-9]{3,})")
+_COORD_KEY = re.compile(r"(?<![a-z])(?:lat(?:itude)?|lon(?:g|gitude)?|lng|gps\w*|緯度|経度)\s*[=:：]\s*(-?[0-9]{1,3}\.[0-9]{3,})")
 
 
 def addresses(text: str):

@@ -32,6 +32,7 @@ import re
 from ..matching import ProfileIndex
 from ..normalize import Folded
 from ..profile import VictimProfile
+from . import di04_victim_domains
 from .base import Finding
 
 RULE_ID = "DI-19"
@@ -86,7 +87,6 @@ _NOT_TEXT = {"created", "modified", "valid_from", "valid_until", "first_seen", "
              "last_observed", "published", "pattern_type", "pattern_version", "identity_class", "lang"}
 _SKIP_KEYS = _NOT_TEXT | {"id", "type", "spec_version", "hashes", "kill_chain_phases", "pattern"}
 _VICTIM_KEY = re.compile(r"victim|target|customer|被害")
-_ASN_ID = re.compile(r"[0-9]+")
 
 
 def corporate_number_valid(digits: str) -> bool:
@@ -294,12 +294,15 @@ def detect(folded: Folded, index: ProfileIndex) -> list[Finding]:
     return out
 
 
-def asn_values(number: int | str | None, name: str | None) -> dict[str, str]:
-    """The text forms of a victim autonomous system: AS64503, AS 64503, the bare number, the name."""
-    out: dict[str, str] = {}
-    if number is not None and _ASN_ID.fullmatch(str(number)):
-        for form in (f"as{number}", f"as {number}", f"asn{number}", f"asn {number}", str(number)):
-            out[form] = "asn"
-    if isinstance(name, str) and len(name.strip()) >= 3:
-        out[Folded(name.strip()).text] = "as-name"
-    return out
+def derive(objects: list[dict], index: ProfileIndex, victims: set[str], names_victim):
+    """DI-04 object level and DI-19 for one submission: (ids of the victim's certificates and AS ->
+    why, the index that also knows every victim identifier found, or None when nothing was found)."""
+    ids = harvest(objects, index, set(victims))
+    asns = {v for v, k in ids.values.items() if k == "asn"}
+    net_victims = di04_victim_domains.victim_objects(objects, index, names_victim, asns)
+    if net_victims:  # what the victim's certificates and AS objects hold is the victim's too
+        ids.merge(harvest([o for o in objects if o["id"] in net_victims], index, set(net_victims)))
+    extra = di04_victim_domains.victim_values(objects, net_victims)
+    if ids.values or ids.domains or ids.accounts or extra:
+        return net_victims, DerivedIndex(index.profile, ids, extra)
+    return net_victims, None
