@@ -37,7 +37,7 @@ _IPV6 = re.compile(r"(?<![0-9a-z:.])(?:[0-9a-f]{0,4}:){2,7}(?:(?:[0-9]{1,3}\.){3
                    r"(?:%[0-9a-z]+)?(?![0-9a-z:])")
 _IN_ADDR = re.compile(r"(?<![0-9a-z.])((?:[0-9]{1,3}\.){3}[0-9]{1,3})\.in-addr\.arpa(?![0-9a-z-])")
 _IP6_ARPA = re.compile(r"(?<![0-9a-z.])((?:[0-9a-f]\.){32})ip6\.arpa(?![0-9a-z-])")
-_HEX32 = re.compile(r"(?<![0-9a-z.])0x[0-9a-f]{7,8}(?![0-9a-z.])")
+_HEX32 = re.compile(r"(?<![0-9a-z.])0x[0-9a-f]{7,8}(?![0-9a-z]|\.[0-9])")
 _INT32 = re.compile(r"(?<![0-9a-z.,:-])[1-9][0-9]{7,9}(?![0-9a-z]|\.[0-9]|,[0-9])")
 # Where a bare number is written as an address.
 _ADDR_BEFORE = re.compile(r"(?:://|@|\b(?:ip|ipv4|addr|address|host|target|peer|dst|src|server|bind|listen|"

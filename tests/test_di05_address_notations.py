@@ -42,9 +42,8 @@ def decode_ipv4s(text: str) -> set[ipaddress.IPv4Address]:
     for a, b in (("[.]", "."), ("(.)", "."), ("{.}", "."), ("[dot]", ".")):
         t = t.replace(a, b)
     found: set[ipaddress.IPv4Address] = set()
-    for tok in re.findall(r"[0-9a-fx.:]+", t):
-        tok = tok.strip(".:")
-        parts = tok.split(".")
+    for dotted in re.findall(r"(?:0x[0-9a-f]+|[0-9]+)(?:\.(?:0x[0-9a-f]+|[0-9]+)){3}", t):
+        parts = dotted.split(".")
         if len(parts) == 4:
             for a in _v4_part(parts[0]):
                 for b in _v4_part(parts[1]):
@@ -52,16 +51,18 @@ def decode_ipv4s(text: str) -> set[ipaddress.IPv4Address]:
                         for d in _v4_part(parts[3]):
                             if max(a, b, c, d) <= 255:
                                 found.add(ipaddress.IPv4Address(f"{a}.{b}.{c}.{d}"))
-        if re.fullmatch(r"0x[0-9a-f]{1,8}", tok) or (tok.isdigit() and 7 < len(tok) <= 10):
-            v = int(tok, 16) if tok.startswith("0x") else int(tok)
-            if v < 2 ** 32:
-                found.add(ipaddress.IPv4Address(v))
-        if tok.count(":") >= 2:
-            try:
-                ip6 = ipaddress.IPv6Address(tok)
-            except ValueError:
-                continue
-            found.add(ipaddress.IPv4Address(int(ip6) & 0xFFFFFFFF))
+    for raw in re.findall(r"[0-9a-f.:]+", t):
+        for tok in {raw, raw.strip("."), raw.rstrip(".:")}:
+            if tok.count(":") >= 2:
+                try:
+                    ip6 = ipaddress.IPv6Address(tok)
+                except ValueError:
+                    continue
+                found.add(ipaddress.IPv4Address(int(ip6) & 0xFFFFFFFF))
+    for m in re.finditer(r"(?<![0-9a-z])(0x[0-9a-f]{1,8}|[0-9]{8,10})(?![0-9a-z])", t):  # one 32-bit number
+        v = int(m.group(1), 16) if m.group(1).startswith("0x") else int(m.group(1))
+        if v < 2 ** 32:
+            found.add(ipaddress.IPv4Address(v))
     for m in re.finditer(r"((?:[0-9]{1,3}\.){3}[0-9]{1,3})\.in-addr\.arpa", t):
         found.add(ipaddress.IPv4Address(".".join(reversed(m.group(1).split(".")))))
     return found
@@ -200,3 +201,38 @@ def test_di_05_exif_gps_in_raster_extension_removed():
     tags = out["extensions"]["raster-image-ext"]["exif_tags"]
     assert tags["Make"] == "Google"
     assert "52.32" not in text_of(run(bundle(f))) and "59.10" not in str(tags)
+
+
+def _carriers(form: str) -> list[dict]:
+    """The same address written in the places submissions carry it."""
+    return [
+        sdo("malware", 3, name="X", is_family=True, description=f"beacon to {form} every hour",
+            external_references=[{"source_name": "ticket", "url": f"http://{form}/case/1"}]),
+        sco("windows-registry-key", 4, key="HKEY_CURRENT_USER\\Software\\X",
+            values=[{"name": "srv", "data": f"connect={form}", "data_type": "REG_SZ"}]),
+        sco("file", 5, name=f"dump_{form}.bin", hashes={"SHA-256": "c" * 64}),
+        sco("network-traffic", 6, protocols=["tcp", "http"], dst_port=80, extensions={"http-request-ext": {
+            "request_method": "get", "request_value": "/", "request_header": {"Host": form}}}),
+        sco("url", 7, value=f"http://{form}/gate.php"),
+        indicator(41, f"[url:value = 'http://{form}/gate.php'] OR [domain-name:value = 'c2.attacker.test']"),
+    ]
+
+
+@settings(max_examples=40, deadline=None)
+@given(host=st.integers(min_value=0, max_value=7), form=st.integers(0, 16), seed=st.integers(0, 10 ** 6))
+def test_di_05_generated_victim_address_in_every_carrier(host, form, seed):
+    victim = VICTIM_NET[host]
+    text = notations(victim, random.Random(seed))[form]
+    res = run(bundle(*_carriers(text)))
+    assert victim not in decode_ipv4s(text_of(res)), text
+    assert "c2.attacker.test" in objects_of(res, "indicator")[0]["pattern"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(form=st.integers(0, 16), seed=st.integers(0, 10 ** 6))
+def test_di_05_generated_attacker_address_kept_in_every_carrier(form, seed):
+    attacker = ipaddress.IPv4Address(random.Random(seed).choice(["203.0.113.77", "192.0.2.200", "45.77.1.9"]))
+    text = notations(attacker, random.Random(seed))[form]
+    res = run(bundle(*_carriers(text)))
+    assert objects_of(res, "url") and "gate.php" in objects_of(res, "indicator")[0]["pattern"]
+    assert attacker in decode_ipv4s(objects_of(res, "malware")[0]["description"])
