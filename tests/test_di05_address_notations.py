@@ -236,3 +236,20 @@ def test_di_05_generated_attacker_address_kept_in_every_carrier(form, seed):
     res = run(bundle(*_carriers(text)))
     assert objects_of(res, "url") and "gate.php" in objects_of(res, "indicator")[0]["pattern"]
     assert attacker in decode_ipv4s(objects_of(res, "malware")[0]["description"])
+
+
+@pytest.mark.parametrize("text,gone", [
+    ("Victim VPN 198.51.100.98 GeoIP: Hamamatsu, Shizuoka, JP; ASN 64500", "hamamatsu"),
+    ("Acme Seiko gateway, city=Naka-ku Hamamatsu", "naka-ku"),
+    ("被害組織の拠点 所在地：浜松市中区", "浜松市"),
+])
+def test_di_05_city_level_geolocation_next_to_victim_goes(text, gone):
+    out = objects_of(run(bundle(_desc(text))), "malware")[0]["description"]
+    assert gone not in out.lower() and "[LOCATION]" in out, out
+
+
+def test_di_05_attacker_geolocation_and_country_stay():
+    text = "C2 203.0.113.77 GeoIP: Amsterdam, NL"
+    assert objects_of(run(bundle(_desc(text))), "malware")[0]["description"] == text
+    text = "The victim's country geo: JP; C2 in geo: NL"
+    assert objects_of(run(bundle(_desc(text))), "malware")[0]["description"] == text

@@ -25,6 +25,25 @@ _DECIMAL_PAIR = re.compile(r"(?<![0-9.])(-?[0-9]{1,3}\.[0-9]{3,})\s*(?:,|%2c|\s)
 _COORD_KEY = re.compile(r"(?<![a-z])(?:lat(?:itude)?|lon(?:g|gitude)?|lng|gps\w*|緯度|経度)\s*[=:：]\s*(-?[0-9]{1,3}\.[0-9]{3,})")
 
 
+# City-level geolocation written as enrichment ("GeoIP: Hamamatsu, Shizuoka, JP", "所在地: 浜松市"):
+# the value up to the end of the clause, kept only when it is a bare country code.
+_GEO = re.compile(r"(?<![a-z])(?:geoip|geo-ip|geolocation|geo|city|ward|所在地|設置場所|位置)\s*[:=：]\s*"
+                  r"(?P<v>[^;\n。()（）\[\]{}\"]{2,60}?)(?=\s*(?:[;\n。()（）\[\]{}\"]|$))")
+_COUNTRY_ONLY = re.compile(r"^[a-z]{2}$|^japan$|^日本$")
+_VICTIM_WORD = re.compile(r"victim|被害")
+
+
+def geolocations(text: str, index: ProfileIndex):
+    """Yield (start, end) of city-level geolocation values in text that also names the victim
+    side (a profile token, a victim address or the word victim): an attacker server's city stays."""
+    for m in _GEO.finditer(text):
+        if _COUNTRY_ONLY.match(m.group("v").strip()):
+            continue
+        if index.find_tokens(text) or _VICTIM_WORD.search(text) or any(
+                index.ip_verdict(c.ip) == "victim" for c in netviews.candidates(text)):
+            yield m.start("v"), m.end("v")
+
+
 def addresses(text: str):
     """Yield (start, end, ip) for every address written in folded text, in every notation of
     DI-00 view 4 (see `sanitizer.netviews`); the leak gate calls this too."""
@@ -78,6 +97,10 @@ def detect(folded: Folded, index: ProfileIndex) -> list[Finding]:
         if verdict and (verdict == "victim" or not c.weak):
             start, end = folded.orig_span(c.start, c.end)
             out.append(Finding(start, end, RULE_ID, verdict + "-ip", REPLACEMENT[verdict]))
+    if "geo" in text or "city" in text or "ward" in text or not text.isascii():
+        for s, e in geolocations(text, index):
+            start, end = folded.orig_span(s, e)
+            out.append(Finding(start, end, RULE_ID, "geolocation", "[LOCATION]"))
     if not text.isascii() or "deg" in text or "." in text:
         for s, e in coordinates(text):
             start, end = folded.orig_span(s, e)
