@@ -124,3 +124,16 @@ def test_di_19_generated_victim_and_attacker_cloud_ids(seed):
     out = _out(_report(". ".join(sentences) + "."))
     assert v_tenant not in out and v_acct not in out
     assert a_tenant in out and a_acct in out
+
+
+@pytest.mark.parametrize("spn,host", [
+    ("MSSQLSvc/SQL02:1433", "sql02"), ("cifs/FS01.corp.local", "fs01.corp.local"), ("TERMSRV/jump-03", "jump-03"),
+])
+def test_di_19_spn_hosts_of_internal_servers_go(spn, host):
+    out = _out(_report(f"The actor requested a ticket for {spn} and later logged on to {host.upper()}."))
+    assert host not in out.lower(), out
+
+
+def test_di_19_http_versions_and_urls_are_not_spns():
+    text = "Beacon over HTTP/1.1 to https://cdn.attacker.test/host/x and ldap/ directory listing."
+    assert objects_of(run(bundle(MAL, _report(text))), "report")[0]["description"] == text

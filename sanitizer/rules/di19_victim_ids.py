@@ -1,6 +1,6 @@
 """DI-19: identifiers of the victim's accounts in other systems — cloud tenants, subscriptions,
 accounts and projects, directory names (AD domain, NetBIOS name, Kerberos realm, LDAP DNs, SPN
-hosts), EDR/SOC/vendor customer and contract ids, asset tags, licence keys, bank accounts,
+hosts, service principal hosts), EDR/SOC/vendor customer and contract ids, asset tags, licence keys, bank accounts,
 corporate numbers (法人番号), stock tickers, autonomous-system numbers.
 
 The same kinds of identifiers that belong to the attacker (the attacker's cloud account, OAuth app,
@@ -33,6 +33,7 @@ from ..matching import ProfileIndex
 from ..normalize import Folded
 from ..profile import VictimProfile
 from . import di04_victim_domains
+from .di07_home_paths import internal_host
 from .base import Finding
 
 RULE_ID = "DI-19"
@@ -71,12 +72,14 @@ _CANDIDATES = (
     ("ticker", re.compile(r"(?:東証|\btse|\btyo|証券コード|stock code|ticker|銘柄コード)\s*"
                           r"(?:prime|standard|growth|プライム|スタンダード|グロース)?\s*[:：]?\s*"
                           r"(?P<v>[0-9]{4}|[0-9]{3}[a-z])(?![0-9a-z])")),
+    ("spn-host", re.compile(r"(?<![a-z0-9/._-])(?:mssqlsvc|cifs|host|ldap|termsrv|wsman|exchangemdb|"
+                            r"restrictedkrbhost|mongodb|postgres|oraclesvc|kafka)/(?P<v>[a-z0-9][a-z0-9.-]*[a-z0-9])")),
     ("asn", re.compile(r"(?<![a-z0-9])(?:as|asn\s?)(?P<v>[0-9]{3,10})(?![0-9])")),
 )
 _TRIGGER = re.compile(r"tenant|subscription|directory|account|acct|arn:|project|onmicrosoft|microsoftonline|"
                       r"\bad\b|domain|realm|forest|netbios|cn=|ou=|uid=|customer|\bcid|\borg|contract|subscriber|"
                       r"licen|serial|product key|asset|資産|端末|普通|当座|貯蓄|口座|savings|checking|法人番号|"
-                      r"corporate number|東証|tse|tyo|証券|ticker|銘柄|\bas\s?[0-9]|テナント|ドメイン|契約|顧客|"
+                      r"corporate number|東証|tse|tyo|証券|ticker|銘柄|\bas\s?[0-9]|テナント|ドメイン|契約|顧客|(?:svc|cifs|host|ldap|termsrv|wsman|mdb|krbhost|mongodb|postgres|kafka)/|"
                       r"お客様|ライセンス")
 _DOWN_LEVEL = re.compile(r"(?<![a-z0-9\\])(?P<dom>[a-z0-9][a-z0-9-]{1,14})\\(?P<user>[a-z0-9][a-z0-9._$-]*)")
 _VICTIM_WORDS = re.compile(r"\bvictim|被害|自社|当社|\bour\b")
@@ -183,6 +186,8 @@ def _scan(text: str, index: ProfileIndex, victim_side: bool, found: VictimIds, l
                 continue
             owner = "victim" if victim_side else (
                 _owner_before(text, m.start("v"), index) or _owner_after(text, m.end("v"), index))
+            if owner is None and kind == "spn-host" and internal_host(value):
+                owner = "victim"  # a service principal on an internal host is the victim's directory
             if kind == "ldap-dn":
                 found.dns.add(value)
             if owner == "victim":
