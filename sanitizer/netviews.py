@@ -44,9 +44,12 @@ _ADDR_BEFORE = re.compile(r"(?:://|@|\b(?:ip|ipv4|addr|address|host|target|peer|
                           r"connect(?:s|ed)? to|c2|gateway|mgmt|proxy|remote)\b\s*[=:]?\s*\[?)$")
 _CPE = re.compile(r"cpe:(?:2\.3:|/)[^\s'\"<>,;]*")
 _VERSION_SUFFIX = re.compile(r"[-_+~][0-9]*[a-z]")
+# Words after which a dotted number is a version. Words that also precede addresses in prose
+# ("before", "through", "update") are left out: a missed version costs a redaction, a missed
+# address a leak.
 _VERSION_WORD = re.compile(
-    r"\b(?:version|versions|ver|build|builds|firmware|fw|release|rel|rev|revision|patch|update|"
-    r"up to|prior to|before|through|thru|affected|fixed in|upgrade to|バージョン|ビルド)\b|(?<![a-z])v$")
+    r"\b(?:version|versions|ver|build|builds|firmware|fw|rev|revision|up to|prior to|fixed in|upgrade to|"
+    r"バージョン|ビルド)\b|(?<![a-z])v$")
 _NET_WORD = re.compile(r"\b(?:to|from|at|via|ip|ipv4|addr|address|host|hosts|server|c2|cnc|connect\w*|beacon\w*|"
                        r"src|dst|source|destination|gateway|proxy|dns|peer|bind|listen\w*|mgmt|port)\b|[@/]")
 _SENTENCE_END = re.compile(r"[.!?。]\s|[;\n]")

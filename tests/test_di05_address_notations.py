@@ -253,3 +253,11 @@ def test_di_05_attacker_geolocation_and_country_stay():
     assert objects_of(run(bundle(_desc(text))), "malware")[0]["description"] == text
     text = "The victim's country geo: JP; C2 in geo: NL"
     assert objects_of(run(bundle(_desc(text))), "malware")[0]["description"] == text
+
+
+@pytest.mark.parametrize("text", ["before 10.0.0.5 was compromised", "tunneled through 10.0.0.1 to the DC",
+                                  "version 2 of the implant beacons to 10.1.2.3", "firmware 3.1 on host 10.9.8.7"])
+def test_di_05_version_words_do_not_hide_internal_addresses(text):
+    out = objects_of(run(bundle(_desc(text))), "malware")[0]["description"]
+    assert "[INTERNAL-IP]" in out and not decode_ipv4s(out) & {
+        ipaddress.IPv4Address(a) for a in ("10.0.0.5", "10.0.0.1", "10.1.2.3", "10.9.8.7")}, out
