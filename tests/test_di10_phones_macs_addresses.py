@@ -117,3 +117,8 @@ def test_di_10_generated_macs_never_survive(seed):
     form = form.upper() if rnd.random() < 0.5 else form
     out = objects_of(run(bundle(_desc(f"device {form} seen"))), "malware")[0]["description"]
     assert h not in hex_runs(out), (form, out)
+
+
+def test_di_10_postal_code_before_an_address_without_mark():
+    out = objects_of(run(bundle(_desc("送付先 262-0418 千葉県鶴羽田市中央区本町2-5-11"))), "malware")[0]["description"]
+    assert "262-0418" not in out and "本町" not in out and "[ADDRESS]" in out

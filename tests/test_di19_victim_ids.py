@@ -137,3 +137,11 @@ def test_di_19_spn_hosts_of_internal_servers_go(spn, host):
 def test_di_19_http_versions_and_urls_are_not_spns():
     text = "Beacon over HTTP/1.1 to https://cdn.attacker.test/host/x and ldap/ directory listing."
     assert objects_of(run(bundle(MAL, _report(text))), "report")[0]["description"] == text
+
+
+def test_di_19_account_holder_of_the_victim_goes_mule_holder_stays():
+    rep = _report("アクメ精工 の給与口座（口座名義 ヤマダ タロウ）から送金された。"
+                  "Mule account holder: クレセント トレーディング (attacker-controlled).")
+    out = _out(rep)
+    assert "ヤマダ" not in out
+    assert "クレセント トレーディング" in out

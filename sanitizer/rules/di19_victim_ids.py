@@ -1,7 +1,7 @@
 """DI-19: identifiers of the victim's accounts in other systems — cloud tenants, subscriptions,
 accounts and projects, directory names (AD domain, NetBIOS name, Kerberos realm, LDAP DNs, SPN
 hosts, service principal hosts), EDR/SOC/vendor customer and contract ids, asset tags, licence keys, bank accounts,
-corporate numbers (法人番号), stock tickers, autonomous-system numbers.
+account-holder names, corporate numbers (法人番号), stock tickers, autonomous-system numbers.
 
 The same kinds of identifiers that belong to the attacker (the attacker's cloud account, OAuth app,
 the mule account of a BEC demand) are attack-technique information and stay. An identifier is the
@@ -68,6 +68,8 @@ _CANDIDATES = (
                                r"(?<![a-z0-9-])(?P<v>[a-z0-9]{4,6}(?:-[a-z0-9]{4,6}){3,5})(?![a-z0-9-])")),
     ("bank-account", re.compile(r"(?:普通|当座|貯蓄|口座番号|savings|checking|account (?:no\.?|number))\s*[:：]?\s*"
                                 r"(?P<v>[0-9]{6,8})(?![0-9])")),
+    ("account-holder", re.compile(r"(?:口座名義|名義人?|account holder|holder)\s*[:：]?\s*"
+                                  r"(?P<v>[ァ-ヶー][ァ-ヶー\s・]{1,30}?(?:[(（]カ[)）])?)(?=[\s、,。;)）]|$)")),
     ("corporate-number", re.compile(r"(?:法人番号|corporate number)\s*[:：]?\s*(?P<v>[1-9][0-9]{12})(?![0-9])")),
     ("ticker", re.compile(r"(?:東証|\btse|\btyo|証券コード|stock code|ticker|銘柄コード)\s*"
                           r"(?:prime|standard|growth|プライム|スタンダード|グロース)?\s*[:：]?\s*"
@@ -80,7 +82,7 @@ _TRIGGER = re.compile(r"tenant|subscription|directory|account|acct|arn:|project|
                       r"\bad\b|domain|realm|forest|netbios|cn=|ou=|uid=|customer|\bcid|\borg|contract|subscriber|"
                       r"licen|serial|product key|asset|資産|端末|普通|当座|貯蓄|口座|savings|checking|法人番号|"
                       r"corporate number|東証|tse|tyo|証券|ticker|銘柄|\bas\s?[0-9]|テナント|ドメイン|契約|顧客|(?:svc|cifs|host|ldap|termsrv|wsman|mdb|krbhost|mongodb|postgres|kafka)/|"
-                      r"お客様|ライセンス")
+                      r"お客様|ライセンス|名義|holder")
 _DOWN_LEVEL = re.compile(r"(?<![a-z0-9\\])(?P<dom>[a-z0-9][a-z0-9-]{1,14})\\(?P<user>[a-z0-9][a-z0-9._$-]*)")
 _VICTIM_WORDS = re.compile(r"\bvictim|被害|自社|当社|\bour\b")
 _ATTACKER_WORDS = re.compile(r"attacker|adversar|\bmule\b|threat[ -]actor'?s?\b|actor's|actor-(?:owned|controlled)|"
