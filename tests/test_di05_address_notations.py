@@ -261,3 +261,14 @@ def test_di_05_version_words_do_not_hide_internal_addresses(text):
     out = objects_of(run(bundle(_desc(text))), "malware")[0]["description"]
     assert "[INTERNAL-IP]" in out and not decode_ipv4s(out) & {
         ipaddress.IPv4Address(a) for a in ("10.0.0.5", "10.0.0.1", "10.1.2.3", "10.9.8.7")}, out
+
+
+def test_di_05_generic_scan_sees_other_notations_and_spares_versions():
+    from sanitizer.rules.di18_leak_gate import scan_generic
+
+    leaky = [{"type": "note", "content": f"pivot {form}"} for form in
+             ("10[.]0[.]0[.]1", "010.000.000.001", "0x0a.0.0.1", "ip 0x0a000001", "http://167772161/x")]
+    assert len(scan_generic(leaky)) == len(leaky)
+    clean = [sco("software", 10, name="SG Agent", version="10.4.0.18", cpe="cpe:2.3:a:k:s:10.4.0.18:*:*:*:*:*:*:*"),
+             {"type": "note", "content": "SG Agent build 10.4.0.18, firmware 10.2.0.1-b4, hash 0x0a0d0a0d"}]
+    assert scan_generic(clean) == []

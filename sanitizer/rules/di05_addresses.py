@@ -69,6 +69,9 @@ _V4_NON_ROUTABLE = re.compile(
     r"1(?:0|27|92\.168|69\.254|72\.(?:1[6-9]|2[0-9]|3[01])|00\.(?:6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7]))"
     r"(?:\.[0-9]{1,3}){1,3}(?![0-9])")
 _V6_NON_ROUTABLE = re.compile(r"(?:f[c-e][0-9a-f]{0,2}:|::)[0-9a-f:.]*")
+_OTHER_NOTATION = re.compile(r"[0-9]\s?(?:\[\s?\.\s?\]|\(\s?\.\s?\)|\{\s?\.\s?\}|\[dot\]|\(dot\))"
+                             r"|(?<![0-9a-z.])0[0-9]{1,3}\.[0-9]|0x[0-9a-f]{2}(?:\.|[0-9a-f]{5,6}(?![0-9a-f]))|"
+                             r"(?:ip|addr|host|target|peer|bind|://)[\s=:]*[0-9]{8,10}(?![0-9.])")
 
 
 def non_routable(text: str):
@@ -81,10 +84,20 @@ def non_routable(text: str):
         for m in rx.finditer(text):
             if m.start() and text[m.start() - 1] in before:
                 continue
+            if rx is _V4_NON_ROUTABLE and netviews.is_version(text, m.start(), m.end()):
+                continue  # P2: "build 10.4.0.18", "version": "10.4.0.18", a CPE
             for _s, _e, ip in addresses(m.group(0)):
                 ip4 = ip.ipv4_mapped if ip.version == 6 and ip.ipv4_mapped else ip
                 if any(ip4 in n for n in NON_ROUTABLE if n.version == ip4.version):
                     yield ip
+    # The other notations (defanged, zero-padded, octal/hex parts, an address word before a
+    # number): read the whole text through DI-00's address view, only when one may be there.
+    if _OTHER_NOTATION.search(text):
+        for _s, _e, ip in addresses(text):
+            ip4 = netviews.embedded_ipv4(ip) if ip.version == 6 else ip
+            ip4 = ip4 or ip
+            if any(ip4 in n for n in NON_ROUTABLE if n.version == ip4.version):
+                yield ip
 
 
 def detect(folded: Folded, index: ProfileIndex) -> list[Finding]:
