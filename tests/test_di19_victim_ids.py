@@ -145,3 +145,9 @@ def test_di_19_account_holder_of_the_victim_goes_mule_holder_stays():
     out = _out(rep)
     assert "ヤマダ" not in out
     assert "クレセント トレーディング" in out
+
+
+def test_di_19_host_slash_words_in_prose_are_not_spns():
+    text = "Adversaries may abuse host/domain controllers; see cifs/share enumeration and ldap/global catalog."
+    out = _out(_report(text))
+    assert objects_of(run(bundle(MAL, _report(text))), "report")[0]["description"] == text and "domain" in out

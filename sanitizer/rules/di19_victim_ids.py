@@ -188,7 +188,7 @@ def _scan(text: str, index: ProfileIndex, victim_side: bool, found: VictimIds, l
                 continue
             owner = "victim" if victim_side else (
                 _owner_before(text, m.start("v"), index) or _owner_after(text, m.end("v"), index))
-            if owner is None and kind == "spn-host" and internal_host(value):
+            if owner is None and kind == "spn-host" and _spn_on_internal_host(text, value):
                 owner = "victim"  # a service principal on an internal host is the victim's directory
             if kind == "ldap-dn":
                 found.dns.add(value)
@@ -200,6 +200,15 @@ def _scan(text: str, index: ProfileIndex, victim_side: bool, found: VictimIds, l
                 found.attacker.add(value)
     if "\\" in text:
         logons.extend(_DOWN_LEVEL.findall(text))
+
+
+_KERBEROS = re.compile(r"\bspns?\b|kerbero|\btgs\b|ticket|service principal|setspn")
+
+
+def _spn_on_internal_host(text: str, host: str) -> bool:
+    """An SPN written in a Kerberos context whose host looks like a server name (sql02, fs-01,
+    fs01.corp.local) and is not a public DNS name."""
+    return bool(re.search(r"[0-9.-]", host)) and internal_host(host) and bool(_KERBEROS.search(text))
 
 
 def harvest(objects: list[dict], index: ProfileIndex, victim_side: set[str]) -> VictimIds:
