@@ -10,16 +10,17 @@ from dataclasses import dataclass
 
 import orjson
 
-from . import classify as classes, operators
+from . import classify as classes, netviews, operators
 from .errors import BadInput, LeakRefused
 from .matching import ProfileIndex
+from .operators import replace
 from .policy import Policy
 from .profile import VictimProfile
 from .report import Report
 from .rules import (
     di01_victim_identity, di02_producer, di06_email_addresses, di08_user_accounts, di09_timestamps,
     di10_free_text, di11_external_references, di16_sector_region, di12_patterns, di13_ids, di14_payloads, di15_custom_content,
-    di17_unique_infrastructure, di18_leak_gate,
+    di17_unique_infrastructure, di18_leak_gate, di19_victim_ids,
 )
 from .rules.di12_patterns import Verdict
 from .scrub import Scrubber
@@ -125,6 +126,10 @@ class _Run:
                     self.recipients.update(o.get(k) or [])
                 self.senders.update(r for r in (o.get("from_ref"), o.get("sender_ref")) if r)
         self.victims = di01_victim_identity.find_victims(self.objects, self.scrubber.names_victim)
+        self.net_victims, derived = di19_victim_ids.derive(self.objects, self.index, self.victims,
+                                                           self.scrubber.names_victim)
+        if derived is not None:  # DI-04/DI-19: every victim identifier found is removed everywhere
+            self.index, self.scrubber = derived, Scrubber(derived, self.policy.time_granularity)
         self.producers = di02_producer.producers(self.objects) - self.victims
         self.hub = di02_producer.hub_identity(self.policy, self.secret)
         self.created = self._generalised_created()
@@ -213,6 +218,8 @@ class _Run:
             else:
                 self._drop(obj, "DI-01", f"victim {t}")
             return
+        if oid in self.net_victims:
+            return self._drop(obj, "DI-04", self.net_victims[oid])
         if t == "identity" and oid in self.producers and not self.policy.attribution:
             self.alias[oid] = self.hub["id"]
             self.report.add("DI-02", self.hub["id"], "", "producer replaced by the hub identity", original_id=oid)
@@ -256,6 +263,8 @@ class _Run:
             if obj_type == "email-message" and any(r in path for r in di06_email_addresses.RECIPIENT_REFS):
                 return Verdict("drop", rule=di06_email_addresses.RULE_ID)
             found = self.scrubber.findings(value) if value else []
+            if (obj_type, prop) in netviews.VERSION_PROPS:  # P2: a version is no address
+                found = [f for f in found if f.rule != "DI-05"]
             if not found:
                 roots.add(obj_type)
                 if obj_type in di17_unique_infrastructure.INFRASTRUCTURE_TYPES and value:
@@ -404,6 +413,11 @@ class _Run:
                             self.report.add("DI-09", "(pending)", key, "coarsened", original_id=oid, original=value)
                 continue
             if key in _NOT_TEXT or key.endswith("_ref") or key.endswith("_refs"):
+                continue
+            if (t, key) in netviews.VERSION_PROPS and isinstance(value, str):  # P2: a version is no address
+                found = [f for f in self.scrubber.findings(value) if f.rule != "DI-05"]
+                self._report_findings(oid, key, value, found)
+                out[key] = replace(value, found)
                 continue
             out[key] = self._scrub_value(value, oid, key, top=True)
         return out

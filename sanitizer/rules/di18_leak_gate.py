@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .. import decoders
+from .. import decoders, netviews
 from ..matching import ProfileIndex
 from . import di05_addresses, di07_home_paths, di09_timestamps
 from .di13_ids import UUID_IN_TEXT as _UUID
@@ -107,6 +107,8 @@ def scan(bundle: dict, index: ProfileIndex, forbidden_uuids: frozenset[str] = fr
         base = f"objects[{i}]({obj.get('type', '?')})"
         for where, text in _strings(obj, base):
             for rule, what in _cached(text, index, forbidden_uuids, seen):
+                if rule == "DI-05" and (obj.get("type"), where[len(base) + 1:]) in netviews.VERSION_PROPS:
+                    continue  # P2: a software version is not an address
                 hits.append(GateHit(rule, what, where))
         # STIX timestamps must be coarse too (DI-09): no time of day left on them.
         for prop in di09_timestamps.FLOOR_PROPS:
