@@ -130,11 +130,40 @@ def _parse_skeleton(skel: str):
         return None, exc
 
 
+# A quoted path component followed by a list index (`.'X-Session'[*]`) is valid STIX, but the
+# stix2 visitor cannot build it: such keys are parsed under a placeholder name and put back.
+_KEY_MARK = "qkey__"
+_KEY_BACK = re.compile(_KEY_MARK + r"(\d+)(?![A-Za-z0-9_])")
+
+
+def protect_keys(pattern: str) -> tuple[str, list[str]]:
+    """The pattern with every quoted key that precedes `[` renamed `qkey__N`, and the keys."""
+    keys: list[str] = []
+
+    def sub(m: re.Match) -> str:
+        if m.group("prefix") == "." and pattern[m.end():m.end() + 1] == "[":
+            keys.append(m.group(0)[1:])
+            return f".{_KEY_MARK}{len(keys) - 1}"
+        return m.group(0)
+
+    return _QUOTED.sub(sub, pattern), keys
+
+
+def restore_keys(path: str, keys: list[str]) -> str:
+    """Undo `protect_keys` in a path rendered from the AST."""
+    return _KEY_BACK.sub(lambda m: keys[int(m.group(1))], path) if keys else path
+
+
 def parse(pattern: str):
-    """Parse a STIX 2.1 pattern: (stix2 AST, string literals in walk order); PatternError if invalid."""
+    """Parse a STIX 2.1 pattern: (stix2 AST, string literals in walk order); PatternError if invalid.
+
+    Quoted keys before a list index are renamed (see `protect_keys`); callers restore them."""
+    pattern, _keys = protect_keys(pattern)
     skel, literals = skeleton(pattern)
     tree, _err = _parse_skeleton(skel)
     if tree is None:  # a placeholder may not fit (an SSDEEP hash, say): parse the real text
+        if _KEY_MARK in pattern and run_validator(restore_keys(pattern, _keys), stix_version="2.1"):
+            raise PatternError("not a valid STIX 2.1 pattern")
         tree = _parse_guarded(pattern)
     return tree, literals
 
@@ -158,8 +187,9 @@ def _quote(value: str) -> str:
 
 
 class _Rewriter:
-    def __init__(self, judge: Judge, granularity: str, literals: list[str]):
+    def __init__(self, judge: Judge, granularity: str, literals: list[str], keys: list[str] = ()):
         self.judge = judge
+        self.keys = list(keys)
         self._literals = iter(literals)
         self.granularity = granularity
         self.changes: list[tuple[str, str, str]] = []
@@ -209,7 +239,7 @@ class _Rewriter:
         raise PatternError("unsupported pattern construct")
 
     def comparison(self, node) -> str | None:
-        path = str(node.lhs)
+        path = restore_keys(str(node.lhs), self.keys)
         obj_type = node.lhs.object_type_name
         neg = "NOT " if node.negated else ""
         rhs = node.rhs
@@ -254,7 +284,7 @@ class _Rewriter:
 def rewrite(pattern: str, judge: Judge, granularity: str = "day") -> PatternResult:
     """Rebuild `pattern` without victim comparisons. Raises PatternError if it does not parse."""
     tree, literals = parse(pattern)
-    rw = _Rewriter(judge, granularity, literals)
+    rw = _Rewriter(judge, granularity, literals, protect_keys(pattern)[1])
     if len(pattern) > _DEEP:
         new = run_deep(rw.observation, tree)
     else:
