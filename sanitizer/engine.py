@@ -104,6 +104,8 @@ class _Run:
         self.dropped: dict[str, str] = {}  # original id -> rule
         self.alias: dict[str, str | None] = {}  # original id -> replacement id
         self.patterns: dict[str, str] = {}
+        self.hash_files: set[str] = set()  # artifacts whose hashes travel as a file (DI-14)
+        self.url_values: dict[str, str] = {}  # url SCOs that lost a victim query parameter (DI-14)
         self.pattern_roots: dict[str, set[str]] = {}
         self.infra_values: dict[str, list[str]] = {}
         self.review: dict[str, list[str]] = {}  # original id -> reasons
@@ -115,6 +117,7 @@ class _Run:
     # ------------------------------------------------------------------ phases
     def run(self) -> Result:
         self.objects = self._latest_versions([self._well_typed(o) for o in self.objects])
+        self.objects = [self._artifact_hashes(o) if o["type"] == "artifact" else o for o in self.objects]
         self.by_id = {o["id"]: o for o in self.objects}
         self.input_uuids = {oid.split("--", 1)[1].lower() for oid in self.by_id}
         self.recipients, self.senders = set(), set()
@@ -155,6 +158,16 @@ class _Run:
             else:
                 obj.pop(path, None)
             self.report.add("P1", "(pending)", path, "property dropped: wrong type", original_id=obj["id"])
+        return obj
+
+    def _artifact_hashes(self, obj: dict) -> dict:
+        """DI-14 v2: an artifact's payload and url go, its hashes stay (as a `file`; see di14)."""
+        as_file = di14_payloads.artifact_as_file(obj)
+        if as_file is not None:
+            self.hash_files.add(obj["id"])
+            self.report.add("DI-14", "(pending)", "payload_bin/url", "artifact payload dropped; hashes kept as file",
+                            original_id=obj["id"])
+            return as_file
         return obj
 
     def _latest_versions(self, objects: list[dict]) -> list[dict]:
@@ -221,6 +234,8 @@ class _Run:
         if t in VALUE_SCOS:
             value = obj.get("value")
             found = self.scrubber.findings(value) if isinstance(value, str) else []
+            if found and t == "url" and self._url_without_query(obj, value, found):
+                return
             if found:
                 if _is_lookalike(t, found):
                     self.review.setdefault(oid, []).append(LOOKALIKE)
@@ -228,10 +243,21 @@ class _Run:
                 return self._drop(obj, found[0].rule, f"victim value ({found[0].kind})")
             if t == "email-addr" and self._recipient_only(oid):
                 return self._drop(obj, di06_email_addresses.RULE_ID, "recipient address")
-        if t == "artifact":
+        if t == "artifact":  # an artifact without hashes: nothing of the sample's identity to keep
             return self._drop(obj, di14_payloads.RULE_ID, "artifact payload")
         if t == "indicator" and obj.get("pattern_type", "stix") == "stix" and isinstance(obj.get("pattern"), str):
             self._decide_pattern(obj)
+
+    def _url_without_query(self, obj: dict, value: str, found) -> bool:
+        """DI-14 v2: a URL whose victim data is only in its query keeps its host and path."""
+        new = di14_payloads.url_without(value, [(f.start, f.end) for f in found])
+        if new is None or self.scrubber.findings(new):
+            return False
+        self.url_values[obj["id"]] = new
+        for f in found:
+            self.report.add(f.rule, "(pending)", "value", "query parameter removed, URL kept", original_id=obj["id"],
+                            original=value[f.start:f.end])
+        return True
 
     def _recipient_only(self, oid: str) -> bool:
         return oid in self.recipients and oid not in self.senders
@@ -248,7 +274,13 @@ class _Run:
                 return Verdict("drop", rule=di08_user_accounts.RULE_ID)
             if obj_type == "email-message" and any(r in path for r in di06_email_addresses.RECIPIENT_REFS):
                 return Verdict("drop", rule=di06_email_addresses.RULE_ID)
+            if di14_payloads.secret_header_in_path(path):
+                return Verdict("drop", rule=di14_payloads.RULE_ID)
             found = self.scrubber.findings(value) if value else []
+            like = di14_payloads.url_like(value, [(f.start, f.end) for f in found]) if found and obj_type == "url" else None
+            if like and not self.scrubber.findings(like):
+                roots.add(obj_type)
+                return Verdict("like", value=like, rule=di14_payloads.RULE_ID)
             if not found:
                 roots.add(obj_type)
                 if obj_type in di17_unique_infrastructure.INFRASTRUCTURE_TYPES and value:
@@ -375,6 +407,8 @@ class _Run:
             self._extensions(out, oid)
         if "external_references" in out:
             self._external_references(out, oid)
+        if oid in self.url_values:
+            out["value"] = self.url_values[oid]
         if oid in self.patterns:
             out["pattern"] = self.patterns[oid]
         elif t == "indicator" and isinstance(out.get("pattern"), str):
@@ -427,6 +461,11 @@ class _Run:
                 continue
             dropped = set(di14_payloads.EXTENSION_DROPPED.get(name, ()))
             clean = {k: v for k, v in ext.items() if k in props and k not in dropped}
+            if name == "http-request-ext":
+                clean = copy.deepcopy(clean)
+                for header in di14_payloads.clean_headers(clean):
+                    self.report.add("DI-14", "(pending)", f"extensions.{name}.request_header",
+                                    "credential header dropped", original_id=oid, original=header)
             if clean:
                 kept[name] = clean
         if kept:
@@ -491,6 +530,9 @@ class _Run:
                 new = TLP2_IDS[self.tlp]
         elif ref in self.dropped or ref not in self.rewritten:
             new = TLP2_IDS[self.tlp] if ref in TLP2_IDS.values() else None
+        elif ref in self.hash_files:  # the UUIDv5 of the hashes would repeat the artifact's own id
+            hashes = orjson.dumps(self.rewritten[ref].get("hashes"), option=orjson.OPT_SORT_KEYS).decode()
+            new = "file--" + di13_ids.keyed_uuid(self.secret, "artifact-hashes:" + hashes)
         elif self.rewritten[ref]["type"] in di13_ids.SCO_TYPES:
             new = self._sco_id(ref)
         else:
