@@ -491,6 +491,12 @@ class _Run:
             del out["external_references"]
 
     def _scrub_value(self, value, oid: str, path: str, top: bool = False):
+        if isinstance(value, str) and not top:
+            stamp = di09_timestamps.coarsen_nested(path, value, self.policy.time_granularity)
+            if stamp is not None:  # a timestamp inside an extension stays a STIX timestamp (DI-09 v2)
+                if stamp != value:
+                    self.report.add("DI-09", "(pending)", path, "coarsened", original_id=oid, original=value)
+                return stamp
         if isinstance(value, str):
             new, found = self.scrubber.scrub(value)
             if found:
