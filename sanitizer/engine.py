@@ -79,7 +79,12 @@ def recheck(output: dict, original: dict, profile: VictimProfile) -> list:
     restored a value): the same profile tokens, and no original SDO/SRO id. Empty list = pass."""
     objects = [o for o in original.get("objects") or [] if isinstance(o, dict)
                and isinstance(o.get("id"), str) and "--" in o["id"]]
-    return di18_leak_gate.scan(output, ProfileIndex(profile), _forbidden_uuids(objects, original.get("id")))
+    index = ProfileIndex(profile.expanded())
+    victims = di01_victim_identity.find_victims(objects, Scrubber(index, "day").names_victim)
+    inhouse = di02_producer.inhouse_tokens(objects, victims)
+    if any(inhouse):  # the in-house team's tokens found at sanitising time count here too
+        index = ProfileIndex(profile.expanded(*inhouse))
+    return di18_leak_gate.scan(output, index, _forbidden_uuids(objects, original.get("id")))
 
 
 def _forbidden_uuids(objects, bundle_id) -> frozenset[str]:
@@ -97,8 +102,8 @@ class _Run:
     def __init__(self, bundle, profile: VictimProfile, policy: Policy, secret: bytes):
         self.objects = validate_bundle(bundle)
         self.bundle_id = bundle["id"]
-        self.profile, self.policy, self.secret = profile, policy, secret
-        self.index = ProfileIndex(profile)
+        self.profile, self.policy, self.secret = profile.expanded(), policy, secret
+        self.index = ProfileIndex(self.profile)
         self.scrubber = Scrubber(self.index, policy.time_granularity)
         self.report = Report()
         self.dropped: dict[str, str] = {}  # original id -> rule
@@ -127,6 +132,12 @@ class _Run:
                     self.recipients.update(o.get(k) or [])
                 self.senders.update(r for r in (o.get("from_ref"), o.get("sender_ref")) if r)
         self.victims = di01_victim_identity.find_victims(self.objects, self.scrubber.names_victim)
+        inhouse = di02_producer.inhouse_tokens(self.objects, self.victims)
+        if any(inhouse):  # DI-02 v2: the submitter is the victim's own team: its tokens are victim tokens
+            self.profile = self.profile.expanded(*inhouse)
+            self.index = ProfileIndex(self.profile)
+            self.scrubber = Scrubber(self.index, self.policy.time_granularity)
+            self.victims = di01_victim_identity.find_victims(self.objects, self.scrubber.names_victim)
         self.producers = di02_producer.producers(self.objects) - self.victims
         self.hub = di02_producer.hub_identity(self.policy, self.secret)
         self.created = self._generalised_created()
@@ -479,12 +490,16 @@ class _Run:
             if not isinstance(ref, dict):
                 continue
             ref = {k: v for k, v in ref.items() if not di15_custom_content.is_custom_property(k)}
-            texts = [v for v in ref.values() if isinstance(v, str)]
-            if not di11_external_references.keep(ref) or any(self.scrubber.findings(v) for v in texts):
+            shared = di11_external_references.decide(ref)
+            if shared is not None and shared is not ref and ref.get("external_id"):
+                self.report.add("DI-11", "(pending)", f"external_references[{i}].external_id",
+                                "internal case/ticket id removed", original_id=oid, original=ref["external_id"])
+            texts = [v for v in (shared or {}).values() if isinstance(v, str)]
+            if shared is None or any(self.scrubber.findings(v) for v in texts):
                 self.report.add("DI-11", "(pending)", f"external_references[{i}]", "reference dropped",
                                 original_id=oid, original=ref.get("url") or ref.get("external_id"))
                 continue
-            kept.append(ref)
+            kept.append(shared)
         if kept:
             out["external_references"] = kept
         else:
