@@ -28,7 +28,7 @@ _PATTERNS = (
     # A name after a title, or before a Japanese honorific written in romaji (Tanaka-san).
     ("person-title", "[PERSON]", re.compile(
         r"(?<![a-z])(?:mr|mrs|ms|miss|dr|prof)\.?\s+[a-z][a-z'-]+(?:\s+[a-z][a-z'-]+)?(?![a-z])"
-        r"|(?<![a-z])[a-z][a-z'-]+-(?:san|sama|shi|kun)(?![a-z])")),
+        r"|(?<![a-z0-9./@-])[a-z][a-z']+-(?:san|sama|shi|kun)(?![a-z0-9-]|\.[a-z0-9])")),  # not a host label (P2)
     ("sid", "[SID]", re.compile(r"(?<![0-9a-z-])s-1-5-21(?:-\d+){3,4}(?![0-9])")),
     ("mac", "[MAC]", re.compile(r"(?<![0-9a-f:-])[0-9a-f]{2}(?:([:-])[0-9a-f]{2})(?:\1[0-9a-f]{2}){4}(?![0-9a-f:-])")),
     ("postal-address", "[ADDRESS]", re.compile(
