@@ -15,7 +15,7 @@ from .errors import BadInput, LeakRefused
 from .matching import ProfileIndex
 from .policy import Policy
 from .profile import VictimProfile
-from .report import Report
+from .report import Report, unparsed_lines
 from .rules import (
     di01_victim_identity, di02_producer, di06_email_addresses, di08_user_accounts, di09_timestamps,
     di10_free_text, di11_external_references, di16_sector_region, di12_patterns, di13_ids, di14_payloads, di15_custom_content,
@@ -105,7 +105,7 @@ class _Run:
         self.profile, self.policy, self.secret = profile.expanded(), policy, secret
         self.index = ProfileIndex(self.profile)
         self.scrubber = Scrubber(self.index, policy.time_granularity)
-        self.report = Report()
+        self.report = Report(unparsed=unparsed_lines(bundle))
         self.dropped: dict[str, str] = {}  # original id -> rule
         self.alias: dict[str, str | None] = {}  # original id -> replacement id
         self.patterns: dict[str, str] = {}

@@ -8,6 +8,19 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+# Text intake: the bundle key listing lines whose IOC-like text produced no indicator.
+UNPARSED_KEY = "x_hub_unparsed"
+
+
+def unparsed_lines(bundle: object) -> list[dict]:
+    """The converter's `{line, class}` list from an input bundle (anything else ignored)."""
+    raw = bundle.get(UNPARSED_KEY) if isinstance(bundle, dict) else None
+    if not isinstance(raw, list):
+        return []
+    return [{"line": u["line"], "class": u["class"]} for u in raw
+            if isinstance(u, dict) and isinstance(u.get("line"), int) and not isinstance(u.get("line"), bool)
+            and isinstance(u.get("class"), str) and u["class"].isascii() and len(u["class"]) <= 20]
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -31,6 +44,8 @@ class Report:
     classes: dict[str, str] = field(default_factory=dict)
     tlp: str | None = None
     refused: list[dict] = field(default_factory=list)
+    # Text intake: lines with IOC-like text that produced no indicator ({line, class}; no values).
+    unparsed: list[dict] = field(default_factory=list)
 
     def add(self, rule: str, obj: str, path: str, action: str, *, cls: str | None = None,
             original_id: str | None = None, original: str | None = None) -> None:
@@ -55,6 +70,7 @@ class Report:
             "entries": [{"rule": e.rule, "object": e.object, "path": e.path, "action": e.action, "class": e.cls}
                         for e in self.entries],
             "refused": self.refused,
+            "unparsed": list(self.unparsed),
         }
 
     def private(self) -> dict:
