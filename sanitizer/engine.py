@@ -246,6 +246,7 @@ class _Run:
             value = obj.get("value")
             found = self.scrubber.findings(value) if isinstance(value, str) else []
             if found and t == "url" and self._url_without_query(obj, value, found):
+                self.infra_values[oid] = [self.url_values[oid]]
                 return
             if found:
                 if _is_lookalike(t, found):
@@ -258,6 +259,9 @@ class _Run:
             return self._drop(obj, di14_payloads.RULE_ID, "artifact payload")
         if t == "indicator" and obj.get("pattern_type", "stix") == "stix" and isinstance(obj.get("pattern"), str):
             self._decide_pattern(obj)
+        infra = di17_unique_infrastructure.values_of(obj)
+        if infra:  # DI-17 v2: SCOs and infrastructure objects are held like indicator values
+            self.infra_values[oid] = infra
 
     def _url_without_query(self, obj: dict, value: str, found) -> bool:
         """DI-14 v2: a URL whose victim data is only in its query keeps its host and path."""
@@ -411,6 +415,15 @@ class _Run:
             for prop in di16_sector_region.generalise_location(out):
                 self.report.add("DI-16", "(pending)", prop, "location generalised to region/country",
                                 original_id=oid, original=str(obj[prop]))
+        if isinstance(out.get("sectors"), list):  # DI-16 v2: top-level sectors only
+            top = di16_sector_region.generalise_sectors(out["sectors"])
+            if top != out["sectors"]:
+                self.report.add("DI-16", "(pending)", "sectors", "sector generalised to its top level",
+                                original_id=oid, original=",".join(map(str, out["sectors"])))
+            if top:
+                out["sectors"] = top
+            else:
+                del out["sectors"]
         for prop in di10_free_text.DROPPED_PROPS.get(t, ()):
             if out.pop(prop, None) is not None:
                 self.report.add("DI-10", "(pending)", prop, "property dropped (names people)", original_id=oid)
@@ -683,7 +696,7 @@ class _Run:
         for orig, values in sorted(self.infra_values.items()):
             new = self.new_ids.get(orig)
             if new and new in by_new and di17_unique_infrastructure.needs_review(values, self.policy):
-                self.review.setdefault(orig, []).append("DI-17 infrastructure reported by fewer than k victims")
+                self.review.setdefault(orig, []).append(di17_unique_infrastructure.REASON)
         for orig, reasons in sorted(self.review.items()):
             new = self.new_ids.get(orig)
             self.report.holds.append({"object": new or f"{self.by_id[orig]['type']} (dropped)",

@@ -22,6 +22,8 @@ class Policy:
     # from the hub's membership; unknown counts mean the sector is omitted (fail closed).
     k: int = 3
     sector_member_counts: dict[str, int] | None = None
+    # DI-16 v2: members per prefecture group (kanto, chubu, …); the group is named only if >= k.
+    region_member_counts: dict[str, int] | None = None
     # DI-01: "generalise" the victim identity, or "drop" it.
     victim_identity: str = "generalise"
     # DI-02: name the submitting CSIRT as producer (only if it asked to be named).
@@ -66,6 +68,10 @@ class Policy:
                 isinstance(self.sector_member_counts, dict)
                 and all(isinstance(v, int) and not isinstance(v, bool) for v in self.sector_member_counts.values())):
             raise BadInput("policy: sector_member_counts must map sector names to integers")
+        if self.region_member_counts is not None and not (
+                isinstance(self.region_member_counts, dict)
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in self.region_member_counts.values())):
+            raise BadInput("policy: region_member_counts must map prefecture groups to integers")
         if self.victim_identity not in ("generalise", "drop"):
             raise BadInput("policy: victim_identity must be 'generalise' or 'drop'")
         if not isinstance(self.attribution, bool):

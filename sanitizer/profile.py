@@ -12,7 +12,7 @@ from .errors import BadInput
 
 _LIST_FIELDS = ("organization_names", "domains", "ip_ranges", "hostnames", "people", "accounts",
                 "email_addresses", "keywords", "inhouse_team_names", "inhouse_domains", "ticket_prefixes")
-_KNOWN = set(_LIST_FIELDS) | {"sector", "region"}
+_KNOWN = set(_LIST_FIELDS) | {"sector", "region", "prefecture"}
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[^\s./@:]{1,63}\.)+[^\s./@:]{1,63}\.?$")
 _SECTOR = re.compile(r"^[a-z0-9][a-z0-9 -]{0,62}$")
 _REGION = re.compile(r"^[A-Z]{2}$")
@@ -34,6 +34,7 @@ class VictimProfile:
     keywords: tuple[str, ...] = ()
     sector: str | None = None
     region: str | None = None
+    prefecture: str | None = None  # DI-16 v2: only its group (地方) is ever shared, and only at k
     # DI-02 v2: when the submitter is the victim's own team (in-house CSIRT / SOC), its names and
     # abbreviations, its domains and its ticket prefixes are victim tokens too.
     inhouse_team_names: tuple[str, ...] = ()
@@ -84,11 +85,15 @@ class VictimProfile:
             if not isinstance(region, str) or not _REGION.match(region.strip().upper()):
                 raise BadInput("profile: region must be an ISO 3166-1 alpha-2 country code (e.g. JP)")
             region = region.strip().upper()
+        prefecture = data.get("prefecture")
+        if prefecture is not None and (not isinstance(prefecture, str) or not 1 <= len(prefecture.strip()) <= 20):
+            raise BadInput("profile: prefecture must be a short prefecture name (e.g. 長野県)")
         return cls(
             organization_names=lists["organization_names"], domains=tuple(d.rstrip(".") for d in lists["domains"]),
             ip_ranges=tuple(nets), hostnames=lists["hostnames"], people=lists["people"],
             accounts=lists["accounts"], email_addresses=lists["email_addresses"], keywords=lists["keywords"],
-            sector=sector, region=region, unknown_fields=tuple(sorted(set(data) - _KNOWN)),
+            sector=sector, region=region, prefecture=prefecture.strip() if prefecture else None,
+            unknown_fields=tuple(sorted(set(data) - _KNOWN)),
             inhouse_team_names=lists["inhouse_team_names"],
             inhouse_domains=tuple(d.rstrip(".") for d in lists["inhouse_domains"]),
             ticket_prefixes=tuple(p.rstrip("-_#") for p in lists["ticket_prefixes"]),

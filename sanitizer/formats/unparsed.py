@@ -20,7 +20,7 @@ RESERVED_TLDS = ("example", "test", "invalid", "localhost", "onion", "local", "i
                  "home.arpa", "alt")
 _LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
 _DOT = r"(?:\.|\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\))"
-_URL = re.compile(r"(?:https?|ftps?|wss?|hxxps?|fxp)(?:\[:\]|:)//[^\s<>\"'`（）「」『』、。，]+", re.IGNORECASE)
+_URL = re.compile(r"(?:https?|ftps?|wss?|hxxps?|fxp)(?:\[:\]|:)//[!#-&(-;=?-_a-~]+", re.IGNORECASE)  # printable ASCII but quotes, <, >, `
 _RESERVED_HOST = re.compile(
     r"(?<![\w.@\[\]-])((?:" + _LABEL + _DOT + r")+(?:" + "|".join(re.escape(t) for t in RESERVED_TLDS) + r"))"
     r"(?![\w-]|\.[a-z0-9])", re.IGNORECASE)
