@@ -151,6 +151,8 @@ class _Run:
             if obj["id"] not in self.dropped and obj["id"] not in self.alias:
                 self.rewritten[obj["id"]] = self._rewrite(obj)
         out = self._assemble()
+        if self.policy.ner:
+            self._ner_holds(out["objects"])
         self._gate(out)
         return Result(out, self.report)
 
@@ -702,6 +704,22 @@ class _Run:
             self.report.holds.append({"object": new or f"{self.by_id[orig]['type']} (dropped)",
                                       "rules": sorted({r.split()[0] for r in reasons}),
                                       "reasons": sorted(set(reasons)), "original": orig})
+
+    def _ner_holds(self, objects: list[dict]) -> None:
+        """DI-10b: names the NER model finds become holds (value in the private report only)."""
+        from . import ner  # noqa: PLC0415 - GiNZA is an optional extra, loaded only when enabled
+
+        hits = ner.find(objects)
+        if hits is None:
+            self.report.ner_note = "GiNZA (ja-ginza) not installed: pip install -e '.[ner]'"
+            return
+        self.report.ner, self.report.ner_note = "ran", f"{len(hits)} name(s) held"
+        orig_of = {v: k for k, v in self.new_ids.items() if v}
+        for h in hits:
+            self.report.holds.append({
+                "object": h.object_id, "rules": [ner.RULE_ID], "kind": "ner",
+                "reasons": [f"{ner.RULE_ID} ner: {h.label} name not in the profile ({h.path})"],
+                "original": f"{orig_of.get(h.object_id, h.object_id)}: {h.value}"})
 
     def _gate(self, bundle: dict) -> None:
         hits = di18_leak_gate.scan(bundle, self.index, _forbidden_uuids(self.by_id.values(), self.bundle_id))

@@ -33,6 +33,8 @@ class Policy:
     drop_types: tuple[str, ...] = ("note", "opinion")
     # DI-17: indicator values already reported by enough other victims (value -> reporter count).
     known_reporter_counts: dict[str, int] = field(default_factory=dict)
+    # DI-10b: run the optional NER pass (GiNZA, extra `ner`); its findings are holds, never changes.
+    ner: bool = False
 
     @classmethod
     def from_dict(cls, data: object) -> "Policy":
@@ -78,6 +80,8 @@ class Policy:
             raise BadInput("policy: attribution must be true or false")
         if not isinstance(self.hub_name, str) or not self.hub_name.strip():
             raise BadInput("policy: hub_name must be a non-empty string")
+        if not isinstance(self.ner, bool):
+            raise BadInput("policy: ner must be true or false")
         if not isinstance(self.known_reporter_counts, dict):
             raise BadInput("policy: known_reporter_counts must be an object")
 

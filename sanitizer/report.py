@@ -46,6 +46,9 @@ class Report:
     refused: list[dict] = field(default_factory=list)
     # Text intake: lines with IOC-like text that produced no indicator ({line, class}; no values).
     unparsed: list[dict] = field(default_factory=list)
+    # DI-10b: "ran" or "not-run" (disabled by policy, or GiNZA not installed: see ner_note).
+    ner: str = "not-run"
+    ner_note: str = "disabled by policy"
 
     def add(self, rule: str, obj: str, path: str, action: str, *, cls: str | None = None,
             original_id: str | None = None, original: str | None = None) -> None:
@@ -71,6 +74,7 @@ class Report:
                         for e in self.entries],
             "refused": self.refused,
             "unparsed": list(self.unparsed),
+            "ner": self.ner, "ner_note": self.ner_note,
         }
 
     def private(self) -> dict:
