@@ -59,8 +59,8 @@ _HAS_DATE = re.compile(
 _EPOCH = re.compile(
     r"(?:(?<=[?&;])[a-z0-9_.\[\]-]{1,24}=|(?<![a-z0-9])(?:ts|t|time|timestamp|date|epoch|since|until|start|end|"
     r"exp|iat|nbf|_|v|cb|nocache|x-request-id|request[ _-]?id|req[ _-]?id|trace[ _-]?id|event[ _-]?id)"
-    r"\W{0,3}|/p(?=\d{16}))(?P<n>\d{10}|\d{13}|\d{16})(?![0-9])")
-_WHOLE_EPOCH = re.compile(r"^\s*(?P<n>\d{13}|\d{16})\s*$")
+    r"\W{0,3}|/p(?=\d{15,16}(?![0-9])))(?P<n>\d{15,16}|\d{12,13}|\d{9,10})(?![0-9])")
+_WHOLE_EPOCH = re.compile(r"^\s*(?P<n>\d{12,13}|\d{15,16})\s*$")
 _EPOCH_MIN, _EPOCH_MAX = 946684800, 2208988800  # 2000-01-01 .. 2040-01-01 (seconds)
 _MIDNIGHT = re.compile(r"0?0:00:00(?:[.,]0+)?")
 _CANDIDATE = re.compile(r"\d:\d\d|時|\d{10}|\dt\d")
@@ -128,7 +128,7 @@ def _replace(kind: str, m: re.Match, granularity: str) -> str | None:
 
 
 def _epoch_replacement(digits: str) -> str | None:
-    unit = 10 ** (len(digits) - 10)
+    unit = 1 if len(digits) <= 10 else 1000 if len(digits) <= 13 else 1_000_000
     value = int(digits)
     seconds = value // unit
     if not _EPOCH_MIN <= seconds < _EPOCH_MAX or value % (86400 * unit) == 0:
