@@ -86,8 +86,8 @@ def decide(ref: dict) -> dict | None:
         return None
     if is_public_catalogue(source):
         return ref
-    if _TOOL_SOURCE.search(source):
-        return None  # a chat, ticket or case tool, whatever the link
+    if _TOOL_SOURCE.search(source) and not url:
+        return None  # a chat, ticket or case tool named without a public link
     out = {k: v for k, v in ref.items() if k != "external_id"}
     if not (out.get("url") or out.get("description")):
         return None  # nothing but a case or ticket number

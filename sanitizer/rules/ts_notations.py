@@ -62,6 +62,7 @@ _EPOCH = re.compile(
     r"\W{0,3}|/p(?=\d{15,16}(?![0-9])))(?P<n>\d{15,16}|\d{12,13}|\d{9,10})(?![0-9])")
 _WHOLE_EPOCH = re.compile(r"^\s*(?P<n>\d{12,13}|\d{15,16})\s*$")
 _EPOCH_MIN, _EPOCH_MAX = 946684800, 2208988800  # 2000-01-01 .. 2040-01-01 (seconds)
+_COARSE_STIX = re.compile(r"\d{4}-\d\d-\d\dt00:00:00(?:\.0+)?z", re.IGNORECASE)  # what coarsening writes
 _MIDNIGHT = re.compile(r"0?0:00:00(?:[.,]0+)?")
 _CANDIDATE = re.compile(r"\d:\d\d|時|\d{10}|\dt\d")
 _ZONES = {"z": 0, "utc": 0, "gmt": 0, "jst": 9 * 60}
@@ -138,7 +139,7 @@ def _epoch_replacement(digits: str) -> str | None:
 
 def precise_datetimes(text: str, granularity: str = "day") -> list[tuple[int, int, str]]:
     """(start, end, replacement) of every date-time precise to the second in folded `text`."""
-    if not _CANDIDATE.search(text):
+    if not _CANDIDATE.search(text) or _COARSE_STIX.fullmatch(text):
         return []
     out: list[tuple[int, int, str]] = []
     for kind, rx in NOTATIONS.items():
