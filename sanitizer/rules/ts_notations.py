@@ -112,7 +112,7 @@ def _replace(kind: str, m: re.Match, granularity: str) -> str | None:
     if kind in ("apache", "dmy-name", "mdy-name"):
         return _date(int(g["y"]), MONTHS.index(g["mon"]) + 1, int(g["d"]), hms, g.get("tz"), granularity)
     if kind == "syslog":
-        return f"{g['mon'].title()} {int(g['d'])}"
+        return g["mon"].title() if granularity == "month" else f"{g['mon'].title()} {int(g['d'])}"
     if kind == "numeric":
         return g["date"]  # day/month order is ambiguous: keep the date as written
     if kind == "era":
@@ -128,13 +128,17 @@ def _replace(kind: str, m: re.Match, granularity: str) -> str | None:
     return None
 
 
-def _epoch_replacement(digits: str) -> str | None:
+def _epoch_replacement(digits: str, granularity: str) -> str | None:
     unit = 1 if len(digits) <= 10 else 1000 if len(digits) <= 13 else 1_000_000
     value = int(digits)
     seconds = value // unit
-    if not _EPOCH_MIN <= seconds < _EPOCH_MAX or value % (86400 * unit) == 0:
+    if not _EPOCH_MIN <= seconds < _EPOCH_MAX:
         return None
-    return str((seconds - seconds % 86400) * unit)
+    start = datetime.fromtimestamp(seconds - seconds % 86400, timezone.utc)
+    if granularity == "month":
+        start = start.replace(day=1)
+    floored = int(start.timestamp()) * unit
+    return None if floored == value else str(floored)
 
 
 def precise_datetimes(text: str, granularity: str = "day") -> list[tuple[int, int, str]]:
@@ -156,7 +160,7 @@ def precise_datetimes(text: str, granularity: str = "day") -> list[tuple[int, in
         out.extend((m.start(), m.end(), "[TIME]") for m in BARE_TIME.finditer(text)
                    if not _MIDNIGHT.fullmatch(m.group(0)) and not any(s <= m.start() < e for s, e, _r in out))
     for m in list(_EPOCH.finditer(text)) + list(_WHOLE_EPOCH.finditer(text)):
-        rep = _epoch_replacement(m.group("n"))
+        rep = _epoch_replacement(m.group("n"), granularity)
         if rep is not None:
             out.append((m.start("n"), m.end("n"), rep))
     return out
