@@ -74,3 +74,13 @@ def test_di02_extra_tokens_hook_for_the_token_index():
     e = p.expanded()
     assert "TKC-SIRT" in e.organization_names and "tkc.example" in e.domains and "TKCIR" in e.keywords
     assert json.dumps(p.extra_tokens())
+
+
+def test_di02_team_abbreviation_in_the_producers_own_text_is_a_token():
+    csirt = sdo("identity", 1, name="アクメ精工 セキュリティ室", identity_class="group",
+                description="Also known internally as ACMSK-CSIRT; reach ACMSKSOC for containment.")
+    mal = sdo("malware", 2, name="HOLLOWREED", is_family=True, created_by_ref=csirt["id"],
+              description="ACMSK-CSIRT and ACMSKSOC handled it; C2 203.0.113.7")
+    res = run(bundle(csirt, mal))
+    out = objects_of(res, "malware")[0]["description"]
+    assert "ACMSK" not in text_of(res) and "203.0.113.7" in out

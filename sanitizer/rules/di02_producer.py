@@ -43,6 +43,7 @@ def producers(objects: list[dict]) -> set[str]:
 # the victim. Its names, aliases, contact addresses and ticket prefixes then become victim tokens.
 _ALIAS_PROPS = ("aliases", "x_opencti_aliases", "x_aliases", "x_mitre_aliases")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_TEAM_ABBR = re.compile(r"(?<![A-Za-z0-9-])[A-Z][A-Z0-9]{1,9}-?(?:CSIRT|PSIRT|SIRT|CERT|CIRT|IRT|SOC)(?![A-Za-z0-9])")
 _FOLD_SEP = re.compile(r"[\s._\-・/]+")
 
 
@@ -61,6 +62,9 @@ def inhouse_tokens(objects: list[dict], victims: set[str]) -> tuple[tuple[str, .
         for value in [o.get("name")] + [a for p in _ALIAS_PROPS for a in (o.get(p) or [])]:
             if isinstance(value, str) and len(value.strip()) >= 3:
                 names.append(value.strip())
+        for prop in ("name", "description"):  # team abbreviations written in its own text (TKC-SIRT: …)
+            if isinstance(o.get(prop), str):
+                names.extend(_TEAM_ABBR.findall(o[prop]))
         if isinstance(o.get("contact_information"), str):
             emails.extend(_EMAIL.findall(o["contact_information"]))
     if not names:
