@@ -46,3 +46,22 @@ def test_di10b_ginza_names_become_holds_never_changes():
     public = json.dumps(res.report.public(), ensure_ascii=False)
     assert "北斗物流" not in public and "大和田" not in public
     assert all(h["rules"] == ["DI-10b"] for h in private)
+
+
+@pytest.mark.parametrize("prose, unknown, attacker", [
+    ("攻撃メールは東雲商事の鷲尾美咲を名乗って送られ、添付のマクロが黒潮ローダを展開した。", ["鷲尾美咲"], "黒潮ローダ"),
+    ("侵入後、攻撃者は青葉電設株式会社のVPN装置を経由し、門脇大輔のアカウントで横展開した。ツールは夜鷹。",
+     ["青葉電設", "門脇大輔"], "夜鷹"),
+    ("瑞穂フーズの情報システム課に対し、乙部千尋と名乗る人物から請求書を装うメールが届いた。", ["瑞穂フーズ", "乙部千尋"],
+     "請求書"),
+])
+def test_di10b_variants_hold_unknown_names_not_attacker_entities(prose, unknown, attacker):
+    pytest.importorskip("ja_ginza")
+    tool = sdo("tool", 5, name=attacker)
+    res = run(bundle(sdo("malware", 4, name="KUROSHIO", is_family=True, description=prose), tool),
+              policy=Policy(ner=True))
+    held = " ".join(h["original"] for h in res.report.private()["holds"] if h.get("kind") == "ner")
+    for name in unknown:
+        assert name in held
+    assert attacker not in held
+    assert not any(n in json.dumps(res.report.public(), ensure_ascii=False) for n in unknown)
