@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 # Text intake: the bundle key listing lines whose IOC-like text produced no indicator.
 UNPARSED_KEY = "x_hub_unparsed"
+# The only classes it may name (a STIX submitter could put anything under that key).
+UNPARSED_CLASSES = frozenset({"url", "email", "ipv4", "ipv6", "hash", "domain", "cve"})
 
 
 def unparsed_lines(bundle: object) -> list[dict]:
@@ -19,7 +21,7 @@ def unparsed_lines(bundle: object) -> list[dict]:
         return []
     return [{"line": u["line"], "class": u["class"]} for u in raw
             if isinstance(u, dict) and isinstance(u.get("line"), int) and not isinstance(u.get("line"), bool)
-            and isinstance(u.get("class"), str) and u["class"].isascii() and len(u["class"]) <= 20]
+            and u.get("class") in UNPARSED_CLASSES]
 
 
 @dataclass(frozen=True)

@@ -58,3 +58,12 @@ def test_intake_stix_input_has_an_empty_unparsed_list():
     report = sanitize(bundle(sdo("malware", 1, name="X", is_family=True)), VictimProfile.from_dict(PROFILE),
                       Policy(), secret=SECRET).report.public()
     assert report["unparsed"] == []
+
+
+def test_intake_unparsed_key_in_a_stix_submission_cannot_smuggle_text_into_the_report():
+    from conftest import bundle, sdo
+    b = bundle(sdo("malware", 1, name="X", is_family=True))
+    b["x_hub_unparsed"] = [{"line": 1, "class": "acme-seiko"}, {"line": "2", "class": "url"}, {"line": 3, "class": "url"},
+                           "アクメ精工"]
+    report = sanitize(b, VictimProfile.from_dict(PROFILE), Policy(), secret=SECRET).report.public()
+    assert report["unparsed"] == [{"line": 3, "class": "url"}]
