@@ -52,6 +52,9 @@ _TEXT = re.compile(
     r"|(?<![a-z0-9+/])tlrmtvntuaa[a-z0-9+/]{8,}={0,2}")
 
 
+_QUICK = re.compile(r"auth|cookie|bearer|basic|ntlm|negotiate|ey[a-z0-9_-]{8}|tlrm|token|key|session|secret")
+
+
 def is_secret_header(name: str) -> bool:
     """True for a header that carries credentials or session state."""
     low = name.strip().lower()
@@ -80,7 +83,7 @@ def clean_headers(ext: dict) -> list[str]:
 def detect(folded: Folded, index: ProfileIndex) -> list[Finding]:
     """Credential header lines, auth blobs, JWTs and NTLM messages in text."""
     text = folded.text
-    if not ("ey" in text or "tlrm" in text or ":" in text or "=" in text or " " in text):
+    if not _QUICK.search(text):
         return []
     out = []
     for m in _TEXT.finditer(text):

@@ -38,7 +38,19 @@ def values_of(obj: dict) -> list[str]:
     return [obj["value"]] if isinstance(obj.get("value"), str) else []
 
 
+_NORMALISED: list[tuple[dict, dict]] = []  # (policy's counts, normalised copy): one submission at a time
+
+
+def _counts(raw: dict) -> dict:
+    for original, normalised in _NORMALISED:
+        if original is raw:
+            return normalised
+    normalised = {normalise(k): v for k, v in raw.items() if isinstance(k, str)}
+    _NORMALISED[:] = [(raw, normalised)]
+    return normalised
+
+
 def needs_review(values: list[str], policy: Policy) -> bool:
     """True unless every infrastructure value is already known from at least k reporting CSIRTs."""
-    counts = {normalise(k): v for k, v in policy.known_reporter_counts.items() if isinstance(k, str)}
+    counts = _counts(policy.known_reporter_counts)
     return any(counts.get(normalise(v), 0) < policy.k for v in values)

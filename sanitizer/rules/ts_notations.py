@@ -65,6 +65,15 @@ _EPOCH_MIN, _EPOCH_MAX = 946684800, 2208988800  # 2000-01-01 .. 2040-01-01 (seco
 _COARSE_STIX = re.compile(r"\d{4}-\d\d-\d\dt00:00:00(?:\.0+)?z", re.IGNORECASE)  # what coarsening writes
 _MIDNIGHT = re.compile(r"0?0:00:00(?:[.,]0+)?")
 _CANDIDATE = re.compile(r"\d:\d\d|時|\d{10}|\dt\d")
+# Cheap tests that must pass before a notation's full expression runs (speed only).
+_MONTH_WORD = re.compile(r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?[-\s/,]")
+_GUARDS = {
+    "apache": _MONTH_WORD, "dmy-name": _MONTH_WORD, "mdy-name": _MONTH_WORD, "syslog": _MONTH_WORD,
+    "era": re.compile(r"令和|平成|昭和|(?<![a-z0-9])[rhs]\d{1,2}[./]"), "ja-time": re.compile("時"),
+    "exif": re.compile(r"\d{4}:\d\d:\d\d"), "compact": re.compile(r"\d{8}t?\d{6}"),
+    "numeric": re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}"),
+    "same-day": re.compile(r"同日|当日|翌日|前日|day"),
+}
 _ZONES = {"z": 0, "utc": 0, "gmt": 0, "jst": 9 * 60}
 
 
@@ -147,6 +156,9 @@ def precise_datetimes(text: str, granularity: str = "day") -> list[tuple[int, in
         return []
     out: list[tuple[int, int, str]] = []
     for kind, rx in NOTATIONS.items():
+        guard = _GUARDS.get(kind)
+        if guard is not None and not guard.search(text):
+            continue
         for m in rx.finditer(text):
             if kind == "same-day":
                 if _MIDNIGHT.fullmatch(m.group("time").strip()):
