@@ -65,3 +65,23 @@ def test_di10b_variants_hold_unknown_names_not_attacker_entities(prose, unknown,
         assert name in held
     assert attacker not in held
     assert not any(n in json.dumps(res.report.public(), ensure_ascii=False) for n in unknown)
+
+
+from test_web import analyst, app, ctx, keys, principal  # noqa: E402,F401 - the web tests' hub fixtures
+
+
+def test_di10b_hub_with_ner_on_shows_the_name_to_analysts_only(analyst, ctx, keys):  # noqa: F811
+    pytest.importorskip("ja_ginza")
+    import dataclasses
+
+    from hub.intake import submit
+
+    stix = bundle(sdo("malware", 4, name="KUROSHIO", is_family=True,
+                      description="攻撃メールは乙部千尋と名乗る人物から届き、添付のマクロが展開された。"))
+    body = {"bundle": stix, "victim_profile": {"organization_names": ["ミナトベ精機"]}, "tlp": "amber",
+            "victim_ref": "CASE-NER"}
+    sub = submit(dataclasses.replace(ctx, ner=True), principal(ctx, keys.submitter), body)
+    assert "乙部千尋" not in sub.report and '"ner":"ran"' in sub.report.replace(" ", "")
+    page = analyst.get(f"/review/submissions/{sub.id}").text
+    holds = page.split('class="grid holds"', 1)[1].split("</table>", 1)[0]
+    assert "DI-10b" in holds and "乙部千尋" in holds  # the analyst sees what the NER pass found
