@@ -132,13 +132,15 @@ def _parse_skeleton(skel: str):
 
 # A quoted path component followed by a list index (`.'X-Session'[*]`) is valid STIX, but the
 # stix2 visitor cannot build it: such keys are parsed under a placeholder name and put back.
-_KEY_MARK = "qkey__"
+_KEY_MARK = "qkey9d2e__"
 _KEY_BACK = re.compile(_KEY_MARK + r"(\d+)(?![A-Za-z0-9_])")
 
 
 def protect_keys(pattern: str) -> tuple[str, list[str]]:
-    """The pattern with every quoted key that precedes `[` renamed `qkey__N`, and the keys."""
+    """The pattern with every quoted key that precedes `[` renamed with a marker and a number, and the keys."""
     keys: list[str] = []
+    if _KEY_MARK in pattern:  # the marker itself is written in the input: leave the pattern alone
+        return pattern, keys
 
     def sub(m: re.Match) -> str:
         if m.group("prefix") == "." and pattern[m.end():m.end() + 1] == "[":
@@ -151,7 +153,9 @@ def protect_keys(pattern: str) -> tuple[str, list[str]]:
 
 def restore_keys(path: str, keys: list[str]) -> str:
     """Undo `protect_keys` in a path rendered from the AST."""
-    return _KEY_BACK.sub(lambda m: keys[int(m.group(1))], path) if keys else path
+    if not keys:
+        return path
+    return _KEY_BACK.sub(lambda m: keys[int(m.group(1))] if int(m.group(1)) < len(keys) else m.group(0), path)
 
 
 def parse(pattern: str):
@@ -162,7 +166,7 @@ def parse(pattern: str):
     skel, literals = skeleton(pattern)
     tree, _err = _parse_skeleton(skel)
     if tree is None:  # a placeholder may not fit (an SSDEEP hash, say): parse the real text
-        if _KEY_MARK in pattern and run_validator(restore_keys(pattern, _keys), stix_version="2.1"):
+        if _keys and run_validator(restore_keys(pattern, _keys), stix_version="2.1"):
             raise PatternError("not a valid STIX 2.1 pattern")
         tree = _parse_guarded(pattern)
     return tree, literals
