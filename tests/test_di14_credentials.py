@@ -122,3 +122,17 @@ def test_di14_c2_url_keeps_host_without_victim_parameter(query):
 def test_di14_url_under_victim_domain_still_dropped():
     res = run(bundle(sco("url", 1, value="https://vpn.acme-seiko.example/login?x=1")))
     assert not objects_of(res, "url")
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_di14_header_names_in_any_case_and_custom_token_headers(seed):
+    rnd = random.Random(seed)
+    base = rnd.choice(["authorization", "cookie", "x-api-key", "proxy-authorization", "x-auth-token",
+                       "x-acme-session", "x-tenant-token", "x-client-secret"])
+    name = "".join(c.upper() if rnd.random() < 0.5 else c for c in base)
+    secret = "".join(rnd.choices(string.ascii_letters + string.digits, k=24))
+    dst, nt = _traffic({name: [secret], "Accept": ["*/*"]})
+    res = run(bundle(dst, nt))
+    assert secret not in text_of(res)
+    headers = objects_of(res, "network-traffic")[0]["extensions"]["http-request-ext"]["request_header"]
+    assert headers == {"Accept": ["*/*"]}
