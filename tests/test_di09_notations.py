@@ -148,3 +148,8 @@ def test_di09_gate_names_still_work_for_every_notation():
     assert not d.OTHER_TS.search(fold_str("2024-11-02T00:00:00.000Z Local\\20231105120000"))
     assert d.parse_stix_timestamp("2024-11-02T09:05:10Z") == dt and "object_modified" in d.FLOOR_PROPS
     assert re.fullmatch(r"\d+", d.precise_datetimes("ts=1700000000")[0][2])
+
+
+def test_di09_message_id_with_a_sending_time_is_a_timestamp_but_a_mutex_is_not():
+    out = _sanitised_description("Message-ID: <20131031123417.u1BKfrXh004925@mail-gw-01.example> mutex Local\\20131031123417")
+    assert "123417.u1" not in out and "Local\\20131031123417" in out

@@ -131,8 +131,10 @@ def _replace(kind: str, m: re.Match, granularity: str) -> str | None:
     if kind == "ja-time":
         return g["md"] or "[TIME]"
     if kind == "compact":
-        if not (g["pdf"] or g["t"] or g["tz"]):
-            return None  # a bare 14-digit run is an attacker constant as often as a time
+        # A bare 14-digit run is an attacker constant (mutex) as often as a time; a Message-ID
+        # (`20131031123417.u1BK…@mail-gw`) stamps the sending time.
+        if not (g["pdf"] or g["t"] or g["tz"] or m.string[m.end():m.end() + 1] in (".", "@")):
+            return None
         return _date(int(g["y"]), int(g["m"]), int(g["d"]), hms, g["tz"], granularity)
     return None
 
