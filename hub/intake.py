@@ -234,7 +234,7 @@ def run_sanitiser(ctx, submission: Submission, payload: dict):
 
     profile = VictimProfile.from_dict(effective_profile(payload))
     policy = Policy(tlp=submission.tlp, attribution=submission.attribution,
-                    sector_member_counts=sector_counts(ctx.store), hub_name=ctx.hub_name)
+                    sector_member_counts=sector_counts(ctx.store), hub_name=ctx.hub_name, ner=ctx.ner)
     bundle = input_bundle(payload, payload.get("received", submission.created))
     result = sanitize(bundle, profile, policy, secret=ctx.id_secret)
     return apply_edits(ctx, result, bundle, profile, payload.get("edits", []))

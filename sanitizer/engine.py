@@ -16,7 +16,7 @@ from .matching import ProfileIndex
 from .operators import replace
 from .policy import Policy
 from .profile import VictimProfile
-from .report import Report
+from .report import Report, unparsed_lines
 from .rules import (
     di01_victim_identity, di02_producer, di06_email_addresses, di08_user_accounts, di09_timestamps,
     di10_free_text, di11_external_references, di16_sector_region, di12_patterns, di13_ids, di14_payloads, di15_custom_content,
@@ -80,7 +80,12 @@ def recheck(output: dict, original: dict, profile: VictimProfile) -> list:
     restored a value): the same profile tokens, and no original SDO/SRO id. Empty list = pass."""
     objects = [o for o in original.get("objects") or [] if isinstance(o, dict)
                and isinstance(o.get("id"), str) and "--" in o["id"]]
-    return di18_leak_gate.scan(output, ProfileIndex(profile), _forbidden_uuids(objects, original.get("id")))
+    index = ProfileIndex(profile.expanded())
+    victims = di01_victim_identity.find_victims(objects, Scrubber(index, "day").names_victim)
+    inhouse = di02_producer.inhouse_tokens(objects, victims)
+    if any(inhouse):  # the in-house team's tokens found at sanitising time count here too
+        index = ProfileIndex(profile.expanded(*inhouse))
+    return di18_leak_gate.scan(output, index, _forbidden_uuids(objects, original.get("id")))
 
 
 def _forbidden_uuids(objects, bundle_id) -> frozenset[str]:
@@ -98,13 +103,15 @@ class _Run:
     def __init__(self, bundle, profile: VictimProfile, policy: Policy, secret: bytes):
         self.objects = validate_bundle(bundle)
         self.bundle_id = bundle["id"]
-        self.profile, self.policy, self.secret = profile, policy, secret
-        self.index = ProfileIndex(profile)
+        self.profile, self.policy, self.secret = profile.expanded(), policy, secret
+        self.index = ProfileIndex(self.profile)
         self.scrubber = Scrubber(self.index, policy.time_granularity)
-        self.report = Report()
+        self.report = Report(unparsed=unparsed_lines(bundle))
         self.dropped: dict[str, str] = {}  # original id -> rule
         self.alias: dict[str, str | None] = {}  # original id -> replacement id
         self.patterns: dict[str, str] = {}
+        self.hash_files: set[str] = set()  # artifacts whose hashes travel as a file (DI-14)
+        self.url_values: dict[str, str] = {}  # url SCOs that lost a victim query parameter (DI-14)
         self.pattern_roots: dict[str, set[str]] = {}
         self.infra_values: dict[str, list[str]] = {}
         self.review: dict[str, list[str]] = {}  # original id -> reasons
@@ -117,6 +124,7 @@ class _Run:
     # ------------------------------------------------------------------ phases
     def run(self) -> Result:
         self.objects = self._latest_versions([self._well_typed(o) for o in self.objects])
+        self.objects = [self._artifact_hashes(o) if o["type"] == "artifact" else o for o in self.objects]
         self.by_id = {o["id"]: o for o in self.objects}
         self.input_uuids = {oid.split("--", 1)[1].lower() for oid in self.by_id}
         self.recipients, self.senders = set(), set()
@@ -126,6 +134,12 @@ class _Run:
                     self.recipients.update(o.get(k) or [])
                 self.senders.update(r for r in (o.get("from_ref"), o.get("sender_ref")) if r)
         self.victims = di01_victim_identity.find_victims(self.objects, self.scrubber.names_victim)
+        inhouse = di02_producer.inhouse_tokens(self.objects, self.victims)
+        if any(inhouse):  # DI-02 v2: the submitter is the victim's own team: its tokens are victim tokens
+            self.profile = self.profile.expanded(*inhouse)
+            self.index = ProfileIndex(self.profile)
+            self.scrubber = Scrubber(self.index, self.policy.time_granularity)
+            self.victims = di01_victim_identity.find_victims(self.objects, self.scrubber.names_victim)
         self.net_victims, derived = di19_victim_ids.derive(self.objects, self.index, self.victims,
                                                            self.scrubber.names_victim)
         if derived is not None:  # DI-04/DI-19: every victim identifier found is removed everywhere
@@ -143,6 +157,8 @@ class _Run:
             if obj["id"] not in self.dropped and obj["id"] not in self.alias:
                 self.rewritten[obj["id"]] = self._rewrite(obj)
         out = self._assemble()
+        if self.policy.ner:
+            self._ner_holds(out["objects"])
         self._gate(out)
         return Result(out, self.report)
 
@@ -161,6 +177,16 @@ class _Run:
             else:
                 obj.pop(path, None)
             self.report.add("P1", "(pending)", path, "property dropped: wrong type", original_id=obj["id"])
+        return obj
+
+    def _artifact_hashes(self, obj: dict) -> dict:
+        """DI-14 v2: an artifact's payload and url go, its hashes stay (as a `file`; see di14)."""
+        as_file = di14_payloads.artifact_as_file(obj)
+        if as_file is not None:
+            self.hash_files.add(obj["id"])
+            self.report.add("DI-14", "(pending)", "payload_bin/url", "artifact payload dropped; hashes kept as file",
+                            original_id=obj["id"])
+            return as_file
         return obj
 
     def _latest_versions(self, objects: list[dict]) -> list[dict]:
@@ -229,6 +255,9 @@ class _Run:
         if t in VALUE_SCOS:
             value = obj.get("value")
             found = self.scrubber.findings(value) if isinstance(value, str) else []
+            if found and t == "url" and self._url_without_query(obj, value, found):
+                self.infra_values[oid] = [self.url_values[oid]]
+                return
             if found:
                 stripped = operators.drop_url_parameters(value, found) if t == "url" else None
                 if stripped:  # keep the attacker's host and path (P2)
@@ -242,10 +271,24 @@ class _Run:
                 return self._drop(obj, found[0].rule, f"victim value ({found[0].kind})")
             if t == "email-addr" and self._recipient_only(oid):
                 return self._drop(obj, di06_email_addresses.RULE_ID, "recipient address")
-        if t == "artifact":
+        if t == "artifact":  # an artifact without hashes: nothing of the sample's identity to keep
             return self._drop(obj, di14_payloads.RULE_ID, "artifact payload")
         if t == "indicator" and obj.get("pattern_type", "stix") == "stix" and isinstance(obj.get("pattern"), str):
             self._decide_pattern(obj)
+        infra = di17_unique_infrastructure.values_of(obj)
+        if infra:  # DI-17 v2: SCOs and infrastructure objects are held like indicator values
+            self.infra_values[oid] = infra
+
+    def _url_without_query(self, obj: dict, value: str, found) -> bool:
+        """DI-14 v2: a URL whose victim data is only in its query keeps its host and path."""
+        new = di14_payloads.url_without(value, [(f.start, f.end) for f in found])
+        if new is None or self.scrubber.findings(new):
+            return False
+        self.url_values[obj["id"]] = new
+        for f in found:
+            self.report.add(f.rule, "(pending)", "value", "query parameter removed, URL kept", original_id=obj["id"],
+                            original=value[f.start:f.end])
+        return True
 
     def _recipient_only(self, oid: str) -> bool:
         return oid in self.recipients and oid not in self.senders
@@ -262,9 +305,15 @@ class _Run:
                 return Verdict("drop", rule=di08_user_accounts.RULE_ID)
             if obj_type == "email-message" and any(r in path for r in di06_email_addresses.RECIPIENT_REFS):
                 return Verdict("drop", rule=di06_email_addresses.RULE_ID)
+            if di14_payloads.secret_header_in_path(path):
+                return Verdict("drop", rule=di14_payloads.RULE_ID)
             found = self.scrubber.findings(value) if value else []
             if (obj_type, prop) in netviews.VERSION_PROPS:  # P2: a version is no address
                 found = [f for f in found if f.rule != "DI-05"]
+            like = di14_payloads.url_like(value, [(f.start, f.end) for f in found]) if found and obj_type == "url" else None
+            if like and not self.scrubber.findings(like):
+                roots.add(obj_type)
+                return Verdict("like", value=like, rule=di14_payloads.RULE_ID)
             if not found:
                 roots.add(obj_type)
                 if obj_type in di17_unique_infrastructure.INFRASTRUCTURE_TYPES and value:
@@ -387,6 +436,15 @@ class _Run:
             for prop in di16_sector_region.generalise_location(out):
                 self.report.add("DI-16", "(pending)", prop, "location generalised to region/country",
                                 original_id=oid, original=str(obj[prop]))
+        if isinstance(out.get("sectors"), list):  # DI-16 v2: top-level sectors only
+            top = di16_sector_region.generalise_sectors(out["sectors"])
+            if top != out["sectors"]:
+                self.report.add("DI-16", "(pending)", "sectors", "sector generalised to its top level",
+                                original_id=oid, original=",".join(map(str, out["sectors"])))
+            if top:
+                out["sectors"] = top
+            else:
+                del out["sectors"]
         for prop in di10_free_text.DROPPED_PROPS.get(t, ()):
             if out.pop(prop, None) is not None:
                 self.report.add("DI-10", "(pending)", prop, "property dropped (names people)", original_id=oid)
@@ -394,6 +452,8 @@ class _Run:
             self._extensions(out, oid)
         if "external_references" in out:
             self._external_references(out, oid)
+        if oid in self.url_values:
+            out["value"] = self.url_values[oid]
         if oid in self.patterns:
             out["pattern"] = self.patterns[oid]
         elif t == "indicator" and isinstance(out.get("pattern"), str):
@@ -451,6 +511,11 @@ class _Run:
                 continue
             dropped = set(di14_payloads.EXTENSION_DROPPED.get(name, ()))
             clean = {k: v for k, v in ext.items() if k in props and k not in dropped}
+            if name == "http-request-ext":
+                clean = copy.deepcopy(clean)
+                for header in di14_payloads.clean_headers(clean):
+                    self.report.add("DI-14", "(pending)", f"extensions.{name}.request_header",
+                                    "credential header dropped", original_id=oid, original=header)
             if clean:
                 kept[name] = clean
         if kept:
@@ -464,18 +529,28 @@ class _Run:
             if not isinstance(ref, dict):
                 continue
             ref = {k: v for k, v in ref.items() if not di15_custom_content.is_custom_property(k)}
-            texts = [v for v in ref.values() if isinstance(v, str)]
-            if not di11_external_references.keep(ref) or any(self.scrubber.findings(v) for v in texts):
+            shared = di11_external_references.decide(ref)
+            if shared is not None and shared is not ref and ref.get("external_id"):
+                self.report.add("DI-11", "(pending)", f"external_references[{i}].external_id",
+                                "internal case/ticket id removed", original_id=oid, original=ref["external_id"])
+            texts = [v for v in (shared or {}).values() if isinstance(v, str)]
+            if shared is None or any(self.scrubber.findings(v) for v in texts):
                 self.report.add("DI-11", "(pending)", f"external_references[{i}]", "reference dropped",
                                 original_id=oid, original=ref.get("url") or ref.get("external_id"))
                 continue
-            kept.append(ref)
+            kept.append(shared)
         if kept:
             out["external_references"] = kept
         else:
             del out["external_references"]
 
     def _scrub_value(self, value, oid: str, path: str, top: bool = False):
+        if isinstance(value, str) and not top:
+            stamp = di09_timestamps.coarsen_nested(path, value, self.policy.time_granularity)
+            if stamp is not None:  # a timestamp inside an extension stays a STIX timestamp (DI-09 v2)
+                if stamp != value:
+                    self.report.add("DI-09", "(pending)", path, "coarsened", original_id=oid, original=value)
+                return stamp
         if isinstance(value, str):
             new, found = self.scrubber.scrub(value)
             if found:
@@ -515,6 +590,9 @@ class _Run:
                 new = TLP2_IDS[self.tlp]
         elif ref in self.dropped or ref not in self.rewritten:
             new = TLP2_IDS[self.tlp] if ref in TLP2_IDS.values() else None
+        elif ref in self.hash_files:  # the UUIDv5 of the hashes would repeat the artifact's own id
+            hashes = orjson.dumps(self.rewritten[ref].get("hashes"), option=orjson.OPT_SORT_KEYS).decode()
+            new = "file--" + di13_ids.keyed_uuid(self.secret, "artifact-hashes:" + hashes)
         elif self.rewritten[ref]["type"] in di13_ids.SCO_TYPES:
             new = self._sco_id(ref)
         else:
@@ -644,12 +722,28 @@ class _Run:
         for orig, values in sorted(self.infra_values.items()):
             new = self.new_ids.get(orig)
             if new and new in by_new and di17_unique_infrastructure.needs_review(values, self.policy):
-                self.review.setdefault(orig, []).append("DI-17 infrastructure reported by fewer than k victims")
+                self.review.setdefault(orig, []).append(di17_unique_infrastructure.REASON)
         for orig, reasons in sorted(self.review.items()):
             new = self.new_ids.get(orig)
             self.report.holds.append({"object": new or f"{self.by_id[orig]['type']} (dropped)",
                                       "rules": sorted({r.split()[0] for r in reasons}),
                                       "reasons": sorted(set(reasons)), "original": orig})
+
+    def _ner_holds(self, objects: list[dict]) -> None:
+        """DI-10b: names the NER model finds become holds (value in the private report only)."""
+        from . import ner  # noqa: PLC0415 - GiNZA is an optional extra, loaded only when enabled
+
+        hits = ner.find(objects)
+        if hits is None:
+            self.report.ner_note = "GiNZA (ja-ginza) not installed: pip install -e '.[ner]'"
+            return
+        self.report.ner, self.report.ner_note = "ran", f"{len(hits)} name(s) held"
+        orig_of = {v: k for k, v in self.new_ids.items() if v}
+        for h in hits:
+            self.report.holds.append({
+                "object": h.object_id, "rules": [ner.RULE_ID], "kind": "ner",
+                "reasons": [f"{ner.RULE_ID} ner: {h.label} name not in the profile ({h.path})"],
+                "original": f"{orig_of.get(h.object_id, h.object_id)}: {h.value}"})
 
     def _gate(self, bundle: dict) -> None:
         forbidden = _forbidden_uuids(self.by_id.values(), self.bundle_id)

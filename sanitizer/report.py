@@ -9,6 +9,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from . import public_paths
+# Text intake: the bundle key listing lines whose IOC-like text produced no indicator.
+UNPARSED_KEY = "x_hub_unparsed"
+# The only classes it may name (a STIX submitter could put anything under that key).
+UNPARSED_CLASSES = frozenset({"url", "email", "ipv4", "ipv6", "hash", "domain", "cve"})
+
+
+def unparsed_lines(bundle: object) -> list[dict]:
+    """The converter's `{line, class}` list from an input bundle (anything else ignored)."""
+    raw = bundle.get(UNPARSED_KEY) if isinstance(bundle, dict) else None
+    if not isinstance(raw, list):
+        return []
+    return [{"line": u["line"], "class": u["class"]} for u in raw
+            if isinstance(u, dict) and isinstance(u.get("line"), int) and not isinstance(u.get("line"), bool)
+            and u.get("class") in UNPARSED_CLASSES]
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,11 @@ class Report:
     classes: dict[str, str] = field(default_factory=dict)
     tlp: str | None = None
     refused: list[dict] = field(default_factory=list)
+    # Text intake: lines with IOC-like text that produced no indicator ({line, class}; no values).
+    unparsed: list[dict] = field(default_factory=list)
+    # DI-10b: "ran" or "not-run" (disabled by policy, or GiNZA not installed: see ner_note).
+    ner: str = "not-run"
+    ner_note: str = "disabled by policy"
 
     def add(self, rule: str, obj: str, path: str, action: str, *, cls: str | None = None,
             original_id: str | None = None, original: str | None = None) -> None:
@@ -61,6 +80,8 @@ class Report:
                         for e in self.entries],
             "refused": [{**r, "where": public_paths.path(r["where"])} if "where" in r else r
                         for r in self.refused],
+            "unparsed": list(self.unparsed),
+            "ner": self.ner, "ner_note": self.ner_note,
         }
 
     def private(self) -> dict:

@@ -266,7 +266,7 @@ def test_di_11_external_references_public_kept_internal_dropped():
     ("[file:name = 'x.exe' AND file:parent_directory_ref.path = 'C:\\\\Users\\\\kenji\\\\Desktop']",
      "[file:name = 'x.exe' AND file:parent_directory_ref.path LIKE 'C:\\\\Users\\\\%\\\\Desktop']"),
     ("[url:value = 'https://kit.example/?e=t.yamada%40acme-seiko.example' OR url:value = 'https://kit.example/a']",
-     "[url:value = 'https://kit.example/a']"),
+     "[url:value LIKE 'https://kit.example/%' OR url:value = 'https://kit.example/a']"),  # DI-14 v2: host kept
     ("[network-traffic:dst_port = 4444 AND network-traffic:dst_ref.value = '192.0.2.1']",
      "[network-traffic:dst_port = 4444 AND network-traffic:dst_ref.value = '192.0.2.1']"),
 ])

@@ -20,5 +20,5 @@ ALL = (
 )
 RULES = {m.RULE_ID: m for m in ALL}
 # Text detectors, in the order their findings are preferred when spans start together.
-TEXT_DETECTORS = (di19_victim_ids, di06_email_addresses, di04_victim_domains, di07_home_paths, di03_profile_tokens,
-                  di05_addresses, di10_free_text)
+TEXT_DETECTORS = (di19_victim_ids, di02_producer, di06_email_addresses, di04_victim_domains, di07_home_paths,
+                  di03_profile_tokens, di05_addresses, di10_free_text, di14_payloads)

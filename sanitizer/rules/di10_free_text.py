@@ -62,7 +62,7 @@ _PATTERNS = (
     # label inside a host name (mochizuki-sama.test, sakuya-san-update.test stay: P2).
     ("person-title", "[PERSON]", re.compile(
         r"(?<![a-z])(?:mr|mrs|ms|miss|dr|prof)\.?\s+[a-z][a-z'-]+(?:\s+[a-z][a-z'-]+)?(?![a-z])"
-        r"|(?<![a-z.-])[a-z][a-z']+-(?:san|sama|shi|kun)(?![a-z0-9]|[.-][a-z0-9])")),
+        r"|(?<![a-z0-9./@-])[a-z][a-z']+-(?:san|sama|shi|kun)(?![a-z0-9-]|\.[a-z0-9])")),  # not a host label (P2)
     ("sid", "[SID]", re.compile(r"(?<![0-9a-z-])s-1-5-21(?:-\d+){3,4}(?![0-9])")),
     ("mac", "[MAC]", _MAC),
     ("postal-address", "[ADDRESS]", _POSTAL_ADDRESS),
