@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from . import classify as classes, netviews, operators
+from . import classify as classes, netviews
 from .errors import BadInput, LeakRefused
 from .matching import ProfileIndex
 from .operators import replace
@@ -119,7 +119,6 @@ class _Run:
         self.new_ids: dict[str, str | None] = {}
         self.rewritten: dict[str, dict] = {}
         self._in_progress: set[str] = set()
-        self.value_rewrites: dict[str, str] = {}  # url SCOs whose victim parameters are removed
 
     # ------------------------------------------------------------------ phases
     def run(self) -> Result:
@@ -259,12 +258,6 @@ class _Run:
                 self.infra_values[oid] = [self.url_values[oid]]
                 return
             if found:
-                stripped = operators.drop_url_parameters(value, found) if t == "url" else None
-                if stripped:  # keep the attacker's host and path (P2)
-                    self.value_rewrites[oid] = stripped
-                    self.report.add(found[0].rule, "(pending)", "value", "query parameters with victim data removed",
-                                    original_id=oid, original=value)
-                    return None
                 if _is_lookalike(t, found):
                     self.review.setdefault(oid, []).append(LOOKALIKE)
                     return self._drop(obj, "DI-04", "attacker host embeds a victim token")
@@ -428,8 +421,6 @@ class _Run:
                 self.report.add(rule, "(pending)", key, "property dropped", original_id=oid)
                 continue
             out[key] = value
-        if oid in self.value_rewrites:
-            out["value"] = self.value_rewrites[oid]
         if t == "email-message":
             self._email(out, oid)
         if t == "location":
