@@ -25,6 +25,7 @@ class HubContext:
     inline_limit: int = INLINE_LIMIT_BYTES
     retention_days: int = RETENTION_DAYS
     hub_name: str = "De-identified attack-technique sharing hub"
+    ner: bool = False  # DI-10b NER holds (config "ner": true; needs the `ner` extra)
     today: Callable[[], date] = field(default=lambda: datetime.now(timezone.utc).date())
 
     @classmethod
@@ -38,4 +39,5 @@ class HubContext:
             id_secret=read_secret_file(data.secrets / "id_hmac.key"),
             inline_limit=int(config.get("inline_limit_bytes", INLINE_LIMIT_BYTES)),
             retention_days=int(config.get("retention_days", RETENTION_DAYS)),
+            ner=config.get("ner") is True,
         )

@@ -102,7 +102,7 @@ def review(page, server: Server, keys, sid: str) -> None:
 
     # Release every hold with a justification, then approve.
     releases = page.locator("form[action$='/release']")
-    assert releases.count() == 3
+    assert releases.count() == 6  # DI-17 v2: the 3 indicators and the 3 infrastructure SCOs they name
     while releases.count():
         form = releases.first
         form.locator("textarea").fill("infrastructure reported by many other victims")

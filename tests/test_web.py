@@ -258,7 +258,7 @@ def test_submission_page_shows_originals_and_rule_ids(analyst, ctx, keys):
     for entry, key in zip(private["entries"], entry_keys(private["entries"])):
         if entry["action"].startswith("replaced with"):
             assert f'name="entry" value="{html.escape(key)}"' in page
-    assert page.count('action="/review/submissions/%s/release"' % sub.id) == 3
+    assert page.count('action="/review/submissions/%s/release"' % sub.id) == 6  # DI-17 v2: 3 indicators + the 3 infrastructure SCOs they name
     assert "Publication is refused unless an active agreement" not in page  # CASE-1 has one
     assert "An active agreement covers sharing" in page
 
@@ -357,7 +357,7 @@ def test_reject(analyst, ctx, keys):
 def test_release_holds_and_approve_publishes(analyst, ctx, keys):
     sub = submit_demo(ctx, keys, victim_ref="CASE-1")
     release_all(analyst, ctx, sub.id)
-    assert audit_actions(ctx, sub.id).count("release-hold") == 3
+    assert audit_actions(ctx, sub.id).count("release-hold") == 6  # DI-17 v2: indicators and SCOs
     r = act(analyst, sub.id, "approve")
     assert r.status_code == 303
     done = ctx.store.get_submission(sub.id)

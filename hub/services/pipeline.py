@@ -50,7 +50,7 @@ def run_sanitiser(ctx: HubContext, submission: Submission, payload: dict):
     and the submission's settings, then apply the analysts' undo and release edits."""
     profile = VictimProfile.from_dict(effective_profile(payload))
     policy = Policy(tlp=submission.tlp, attribution=submission.attribution,
-                    sector_member_counts=sector_counts(ctx.store), hub_name=ctx.hub_name)
+                    sector_member_counts=sector_counts(ctx.store), hub_name=ctx.hub_name, ner=ctx.ner)
     bundle = input_bundle(payload, payload.get("received", submission.created))
     result = sanitize(bundle, profile, policy, secret=ctx.id_secret)
     return apply_edits(result, bundle, profile, payload.get("edits", []))

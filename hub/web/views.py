@@ -164,7 +164,7 @@ def _submission_page(sid: str, error: str | None = None, status: int = 200):
     keys = entry_keys(entries)
     rows = [{"e": e, "key": k, "undoable": private is not None and not e.get("undone") and undoable(e)}
             for e, k in zip(entries, keys)]
-    holds = report.get("holds", [])
+    holds = (private or report).get("holds", [])  # analysts see what a DI-10b NER hold found
     open_holds = [h for h in holds if not h.get("released")]
     gate = publication_gate(ctx().store, sub.org, sub.victim_ref, ctx().today())
     original = _original(sub, entries)
