@@ -126,7 +126,8 @@ def json_body() -> tuple[dict, int]:
 def fields(body: dict, allowed: set[str], required: set[str] = frozenset()) -> dict:
     unknown = sorted(set(body) - allowed)
     if unknown:
-        raise Invalid(f"unknown field {unknown[0]!r}")
+        # Never the key itself: a client may put anything there, a victim's name included.
+        raise Invalid(f"the body has a field that is not allowed here (allowed: {', '.join(sorted(allowed))})")
     missing = sorted(required - set(body))
     if missing:
         raise Invalid(f"'{missing[0]}' is required")
@@ -166,7 +167,7 @@ def _list_filter(params) -> tuple[SubmissionFilter, int, int]:
     allowed = {"status", "tlp", "org", "needs_review", "limit", "offset"}
     unknown = sorted(set(params) - allowed)
     if unknown:
-        raise Invalid(f"unknown query parameter {unknown[0]!r}")
+        raise Invalid(f"unknown query parameter (allowed: {', '.join(sorted(allowed))})")
     status, tlp, org = params.get("status"), params.get("tlp"), params.get("org")
     if status is not None and status not in SUBMISSION_STATES:
         raise Invalid(f"'status' must be one of {', '.join(SUBMISSION_STATES)}")
