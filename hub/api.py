@@ -279,12 +279,12 @@ def add_profile():
     stored = profiles.add_profile(ctx(), principal=me(), name=body["name"], profile=body["profile"],
                                   default=body.get("default", False), victim_ref=body.get("victim_ref"))
     url = f"/api/v1/profiles/{stored.id}"
-    return _json(profiles.describe(stored), 201, {"Location": url})  # never the profile itself
+    return _json(profiles.describe(ctx(), stored), 201, {"Location": url})  # never the profile itself
 
 
 @bp.get("/v1/profiles")
 def list_profiles():
-    return _json({"profiles": [profiles.describe(p) for p in profiles.list_profiles(ctx(), principal=me())]})
+    return _json({"profiles": [profiles.describe(ctx(), p) for p in profiles.list_profiles(ctx(), principal=me())]})
 
 
 @bp.delete("/v1/profiles/<pid>")

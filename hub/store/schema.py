@@ -151,7 +151,7 @@ submissions = Table(
 Index("submissions_queue", submissions.c.status, submissions.c.created)
 Index("submissions_org", submissions.c.org, submissions.c.created)
 
-# Victim profiles a CSIRT registered for reuse (sealed; the name is the CSIRT's own label).
+# Victim profiles a CSIRT registered for reuse (sealed, the CSIRT's label too: `name` holds the id).
 profiles = Table(
     "profiles", metadata,
     Column("id", String(40), primary_key=True),
