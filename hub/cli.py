@@ -220,6 +220,7 @@ def cmd_poll(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `hub` console script."""
     args = build_parser().parse_args(argv)
+    os.umask(0o077)  # the data directory's files (database, WAL, config, outputs) are the user's only
     try:
         return args.func(args)
     except HubError as exc:  # the class carries the exit code

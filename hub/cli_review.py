@@ -107,6 +107,8 @@ def cmd_verify(args) -> int:
 def _verify_local(args) -> dict:
     """Every publication in the store: signed by this hub's key, objects stored unchanged."""
     data = data_dir_arg(args.data_dir)
+    if not args.public_key:
+        data.check_secret_permissions()  # like every command that reads a secret: a lax key is refused
     store = data.open_store()
     key = args.public_key or Signer.from_file(data.secrets / "signing.key").public_key_b64
     problems, objects, count = [], 0, 0

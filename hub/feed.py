@@ -94,7 +94,8 @@ def serve(data, host: str, port: int, workers: int, rate_limit: int | None = Non
     """Serve the hub with waitress (a production WSGI server), `workers` threads, plus the
     background worker that sanitises large submissions. `rate_limit`: requests per minute per
     API key (None: config.json's `rate_limit_per_minute`, else 600; 0: no limit)."""
-    data.check_secret_permissions()  # refuse to serve with secrets others can read
+    os.umask(0o077)  # every file the hub creates from here on (WAL, logs, exports) is private
+    data.check_permissions()  # refuse to serve with a data directory (or secrets) others can read
     limits = ratelimit.settings(data.config(), rate_limit)
     store = data.open_store()
     ctx = HubContext.from_datadir(data, store)
