@@ -32,6 +32,7 @@ from .store import Store, open_store
 
 CONFIG = "config.json"
 SECRET_FILES = ("id_hmac.key", "data.key", "signing.key")
+STORE_FILES = ("hub.sqlite3", "hub.sqlite3-wal", "hub.sqlite3-shm", "hub.sqlite3-journal")
 
 
 class InsecureSecrets(Invalid):
@@ -87,10 +88,13 @@ class DataDir:
             os.chmod(path, 0o700 if path.is_dir() else 0o600)
 
     def check_permissions(self) -> None:
-        """InsecureSecrets (exit 2) when the data directory, a directory or a file in it is open
-        to group or others (mode & 0o077), naming it and the command that fixes it."""
+        """InsecureSecrets (exit 2) when the data directory or a file the hub keeps there (the
+        configuration, the embedded database and its WAL/journal, the secrets) is open to group
+        or others (mode & 0o077), naming it and the command that fixes it. Other files an
+        operator puts there are out of others' reach through the 0700 directory."""
         self.check_secret_permissions()
-        for path in (self.path, *sorted(self.path.rglob("*"))):
+        own = [self.path / name for name in (CONFIG, *STORE_FILES)]
+        for path in (self.path, *own):
             try:
                 st = path.lstat()
             except OSError:
