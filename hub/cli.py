@@ -244,7 +244,7 @@ def cmd_poll(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `hub` console script."""
     args = build_parser().parse_args(argv)
-    os.umask(0o077)  # the data directory's files (database, WAL, config, outputs) are the user's only
+    umask = os.umask(0o077)  # the data directory's files (database, WAL, config, outputs) are the user's only
     try:
         return args.func(args)
     except HubError as exc:  # the class carries the exit code
@@ -261,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the user gets one line, never a traceback or a value
         print(f"hub: internal error ({type(exc).__name__}); nothing was written", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        os.umask(umask)  # main() called in-process (tests, a wrapper) leaves the caller's umask
 
 
 # ---------------------------------------------------------------------------- commands
