@@ -23,6 +23,7 @@ from . import ratelimit
 from .app import create_app
 from .context import HubContext
 from .errors import Invalid
+from .services import sessions
 from .services.accounts import collection_of
 from .worker import Worker
 
@@ -106,7 +107,8 @@ def serve(data, host: str, port: int, workers: int, rate_limit: int | None = Non
     secure = public.startswith("https://") if secure_cookies is None else secure_cookies
     app = create_app(store, api_root=api_root, ctx=ctx,
                      test_config={"SECRET_KEY": session_key(ctx.id_secret), "PUBLIC_URL": public,
-                                  "SESSION_COOKIE_SECURE": secure, **limits})
+                                  "SESSION_COOKIE_SECURE": secure, "HUB_SESSION_POLICY": session_policy(data),
+                                  **limits})
     worker = Worker(ctx, stale_seconds=int(data.config().get("worker_stale_seconds", 900)))
     worker.start()
     print(f"hub: serving TAXII 2.1 at http://{host}:{port}/taxii2/ (API root /{api_root}/), "
@@ -125,6 +127,14 @@ def public_url_of(value: str) -> str:
             or not value.isprintable() or any(c.isspace() for c in value):
         raise Invalid("--public-url must be an http:// or https:// URL with a host, e.g. https://hub.example.jp")
     return value.rstrip("/")
+
+
+def session_policy(data) -> sessions.Policy:
+    """The review view's idle timeout from config.json (`session_idle_minutes`, default 30)."""
+    minutes = data.config().get("session_idle_minutes", sessions.IDLE_TIMEOUT // 60)
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 24 * 60:
+        raise Invalid("config.json: session_idle_minutes must be a whole number of minutes from 1 to 1440")
+    return sessions.Policy(idle=minutes * 60)
 
 
 def session_key(id_secret: bytes) -> bytes:

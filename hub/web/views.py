@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 from ..context import HubContext
 from ..domain import SUBMISSION_STATES, TLP_LEVELS
 from ..errors import HubError, Missing
-from ..services import permissions, publication, review, submissions
+from ..services import permissions, publication, review, sessions, submissions
 from ..services.agreements import publication_gate
 from ..services.pipeline import effective_profile
 from ..services.redactions import entry_keys, undoable
@@ -104,20 +104,28 @@ def login():
         if g.principal is not None:
             return redirect(url_for("web.queue"))
         return render_template("login.html", next=request.args.get("next", ""))
-    principal, problem = auth.check_key(ctx().store, request.form.get("key", ""))
+    store, key = ctx().store, request.form.get("key", "")
     nxt = request.form.get("next", "")
+    who = {"address": request.remote_addr, "key_id": auth.key_id_of(key)}
+    try:  # per address and per key id, counted in the store: the same limit in every process
+        sessions.check_throttle(store, **who, policy=auth.policy())
+    except sessions.Throttled as exc:
+        page = render_template("login.html", error=t("login.throttled"), next=nxt)
+        return page, 429, {"Retry-After": str(exc.retry_after)}
+    principal, problem = auth.check_key(store, key)
     if problem == "invalid":
+        sessions.record_failure(store, **who, policy=auth.policy())
         return render_template("login.html", error=t("login.invalid"), next=nxt), 401
     if problem == "refused":
         return render_template("login.html", error=t("login.refused", role=principal.role), next=nxt), 403
-    auth.sign_in(principal)
+    auth.sign_in(store, principal)
     log.info("review sign-in by key %s", principal.key_id)
     return redirect(_safe_next(nxt))
 
 
 @bp.post("/logout")
 def logout():
-    auth.sign_out()
+    auth.sign_out(ctx().store)  # the session's record goes: a saved cookie no longer works
     flash("login.signed_out", "info")
     return redirect(url_for("web.login"))
 
