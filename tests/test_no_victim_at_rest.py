@@ -16,6 +16,7 @@ import re
 import stat
 import time
 import uuid
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -161,7 +162,26 @@ def _hostile_run(keys, call: Client, custom: bool) -> None:
              json={"value": "Project Hagane", "field": "keywords"})
         call("POST", f"/api/v1/submissions/{sid}/holds/release", keys.analyst,
              json={"object": "x-kurogane-seimitsu-asset--1", "justification": "Kurogane Seimitsu asked us"})
+    _other_routes(keys, call, sids, profile_id)
     _web(keys, call, sids)
+
+
+def _other_routes(keys, call: Client, sids: list[str], profile_id: str) -> None:
+    """The remaining API routes, with victim strings where the caller controls a value or a path."""
+    sub, analyst, admin = keys.submitter, keys.analyst, keys.admin
+    call("GET", "/api/v1/submissions?status=review&limit=5", analyst)
+    call("GET", "/api/v1/profiles", sub)
+    call("GET", "/api/openapi.json")
+    call("GET", "/api/v1/submissions/" + quote(ORG), sub)
+    call("DELETE", "/api/v1/profiles/" + quote("Kurogane Seimitsu"), sub)
+    call("PUT", "/api/v1/orgs/" + quote(ORG) + "/auto-publish", admin, json={"enabled": True})
+    for sid in sids[:2]:
+        call("POST", f"/api/v1/submissions/{sid}/tlp", analyst, json={"tlp": "Kurogane Seimitsu"})
+        call("POST", f"/api/v1/submissions/{sid}/redactions/undo", analyst,
+             json={"entry": ORG, "justification": "soc@kurogane-seimitsu.example asked"})
+        call("POST", f"/api/v1/submissions/{sid}/approve", analyst)
+        call("GET", f"/api/v1/submissions/{sid}/private-report", keys.submitter_b)
+    call("DELETE", f"/api/v1/profiles/{profile_id}", sub)
 
 
 def _web(keys, call: Client, sids: list[str]) -> None:

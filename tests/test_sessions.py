@@ -14,7 +14,7 @@ from hub.datadir import DataDir
 from hub.services import accounts, sessions
 from hub.services.permissions import cli_operator
 from hub.store import open_store
-from hub.store.sessions import WebSession
+from hub.store.base import WebSession
 from review_fixtures import setup_hub
 from taxii_fixtures import pg_database
 

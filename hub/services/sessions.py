@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ..domain import now_us
 from ..errors import HubError, Missing
 from ..store.base import Principal, Store
-from ..store.sessions import WebSession
+from ..store.base import WebSession
 from . import audit, permissions
 
 SIGNIN_LIMIT = 10            # failed sign-ins per window, per address and per key id
