@@ -142,8 +142,14 @@ def _add_operator_commands(sub) -> None:
                         "config.json rate_limit_per_minute, else 600)")
     p.add_argument("--log-level", default=os.environ.get("HUB_LOG_LEVEL", "INFO"),
                    choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log lines on stderr (default INFO)")
-    p.set_defaults(func=lambda a: _logging(a.log_level) or feed.serve(admin.data_dir_arg(a.data_dir), a.host,
-                                                                      a.port, a.workers, a.rate_limit))
+    p.add_argument("--public-url", metavar="URL",
+                   help="the URL peers reach this hub at (https://hub.example.jp); discovery's api_roots use "
+                        "it, never the Host header (default: config.json public_url, else http://HOST:PORT)")
+    p.add_argument("--secure-cookies", action=argparse.BooleanOptionalAction, default=None,
+                   help="mark the review view's session cookie Secure (default: on when the public URL is https)")
+    p.set_defaults(func=lambda a: _logging(a.log_level) or feed.serve(
+        admin.data_dir_arg(a.data_dir), a.host, a.port, a.workers, a.rate_limit,
+        public_url=a.public_url, secure_cookies=a.secure_cookies))
 
     p = sub.add_parser("poll", help="pull what is new from a TAXII 2.1 collection")
     p.add_argument("url", help="API root URL, e.g. http://127.0.0.1:8080/hub/")
@@ -174,9 +180,27 @@ def cmd_nda_render(args) -> int:
     return EXIT_OK
 
 
+# Third-party loggers that see submitted input (text being defanged or searched for IOCs, STIX
+# objects, request bodies, SQL parameters): capped at WARNING whatever --log-level says, since
+# their DEBUG/INFO lines quote what they process.
+INPUT_LOGGERS = ("ioc_fanger", "ioc_finder", "medallion", "werkzeug", "waitress", "sqlalchemy", "stix2",
+                 "pyparsing", "urllib3", "psycopg", "flask_limiter", "limits", "taxii2client", "antlr4")
+OWN_LOGGERS = ("hub", "sanitizer", "taxii_server", "nda_templates")
+
+
 def _logging(level: str) -> None:
     """Log lines to stderr. They name submissions, keys and rules, never a submitted value."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for name in INPUT_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logging.WARNING, logger.getEffectiveLevel()))
+    for handler in logging.getLogger().handlers:  # and any other library's, named here or not
+        handler.addFilter(_own_or_warning)
+
+
+def _own_or_warning(record: logging.LogRecord) -> bool:
+    """Below WARNING only the hub's own loggers, whose lines are written never to quote input."""
+    return record.levelno >= logging.WARNING or record.name.split(".")[0] in OWN_LOGGERS
 
 
 def _today():
@@ -220,6 +244,7 @@ def cmd_poll(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `hub` console script."""
     args = build_parser().parse_args(argv)
+    umask = os.umask(0o077)  # the data directory's files (database, WAL, config, outputs) are the user's only
     try:
         return args.func(args)
     except HubError as exc:  # the class carries the exit code
@@ -236,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the user gets one line, never a traceback or a value
         print(f"hub: internal error ({type(exc).__name__}); nothing was written", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        os.umask(umask)  # main() called in-process (tests, a wrapper) leaves the caller's umask
 
 
 # ---------------------------------------------------------------------------- commands

@@ -11,6 +11,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import orjson
 import waitress
@@ -22,6 +23,7 @@ from . import ratelimit
 from .app import create_app
 from .context import HubContext
 from .errors import Invalid
+from .services import sessions
 from .services.accounts import collection_of
 from .worker import Worker
 
@@ -90,17 +92,23 @@ def _audit(data, entry: dict) -> None:
         fh.write(json.dumps(entry, sort_keys=True) + "\n")
 
 
-def serve(data, host: str, port: int, workers: int, rate_limit: int | None = None) -> int:
+def serve(data, host: str, port: int, workers: int, rate_limit: int | None = None, *,
+          public_url: str | None = None, secure_cookies: bool | None = None) -> int:
     """Serve the hub with waitress (a production WSGI server), `workers` threads, plus the
     background worker that sanitises large submissions. `rate_limit`: requests per minute per
     API key (None: config.json's `rate_limit_per_minute`, else 600; 0: no limit)."""
-    data.check_secret_permissions()  # refuse to serve with secrets others can read
+    os.umask(0o077)  # every file the hub creates from here on (WAL, logs, exports) is private
+    data.check_permissions()  # refuse to serve with a data directory (or secrets) others can read
     limits = ratelimit.settings(data.config(), rate_limit)
     store = data.open_store()
     ctx = HubContext.from_datadir(data, store)
     api_root = data.config().get("api_root", "hub")
+    public = public_url_of(public_url or data.config().get("public_url") or f"http://{host}:{port}")
+    secure = public.startswith("https://") if secure_cookies is None else secure_cookies
     app = create_app(store, api_root=api_root, ctx=ctx,
-                     test_config={"SECRET_KEY": session_key(ctx.id_secret), **limits})
+                     test_config={"SECRET_KEY": session_key(ctx.id_secret), "PUBLIC_URL": public,
+                                  "SESSION_COOKIE_SECURE": secure, "HUB_SESSION_POLICY": session_policy(data),
+                                  **limits})
     worker = Worker(ctx, stale_seconds=int(data.config().get("worker_stale_seconds", 900)))
     worker.start()
     print(f"hub: serving TAXII 2.1 at http://{host}:{port}/taxii2/ (API root /{api_root}/), "
@@ -110,6 +118,23 @@ def serve(data, host: str, port: int, workers: int, rate_limit: int | None = Non
     waitress.serve(app, host=host, port=port, threads=workers, ident="hub", _quiet=True,
                    max_request_body_size=2 * app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024)
     return 0
+
+
+def public_url_of(value: str) -> str:
+    """An http(s) URL with a host and no query or fragment (exit 2 otherwise)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+            or not value.isprintable() or any(c.isspace() for c in value):
+        raise Invalid("--public-url must be an http:// or https:// URL with a host, e.g. https://hub.example.jp")
+    return value.rstrip("/")
+
+
+def session_policy(data) -> sessions.Policy:
+    """The review view's idle timeout from config.json (`session_idle_minutes`, default 30)."""
+    minutes = data.config().get("session_idle_minutes", sessions.IDLE_TIMEOUT // 60)
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 24 * 60:
+        raise Invalid("config.json: session_idle_minutes must be a whole number of minutes from 1 to 1440")
+    return sessions.Policy(idle=minutes * 60)
 
 
 def session_key(id_secret: bytes) -> bytes:

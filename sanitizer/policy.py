@@ -46,7 +46,7 @@ class Policy:
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise BadInput(f"policy: unknown setting {unknown[0]!r}")
+            raise BadInput(f"policy: unknown setting (allowed: {', '.join(sorted(names))})")
         values = dict(data)
         if "drop_types" in values:
             if not isinstance(values["drop_types"], list) or not all(isinstance(x, str) for x in values["drop_types"]):

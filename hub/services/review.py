@@ -70,7 +70,7 @@ def add_redaction(ctx: HubContext, *, principal: Principal | None, submission_id
                   field: object) -> Submission:
     """Redact one more value, as the given profile field (and so by that field's rule)."""
     sub = _editable(ctx, principal, submission_id)
-    if field not in ADD_FIELDS:
+    if not isinstance(field, str) or field not in ADD_FIELDS:
         raise Invalid(f"'field' must be one of {', '.join(ADD_FIELDS)}")
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_VALUE:
         raise Invalid(f"'value' must be a non-empty string of at most {MAX_VALUE} characters")
@@ -91,6 +91,8 @@ def undo_redaction(ctx: HubContext, *, principal: Principal | None, submission_i
     sub = _editable(ctx, principal, submission_id)
     _require_justification(justification)
     private = open_private_report(ctx, sub) or {"entries": []}
+    if not isinstance(entry_key, str):
+        raise Invalid("'entry' must be a string (a redaction's key)")
     entry = find_entry(private["entries"], entry_key)
     if entry is None:
         raise Invalid("no such redaction in this draft")
@@ -118,7 +120,7 @@ def release_hold(ctx: HubContext, *, principal: Principal | None, submission_id:
     _require_justification(justification)
     report = orjson.loads(sub.report) if sub.report else {}
     held = {h["object"] for h in report.get("holds", []) if not h.get("released")}
-    if obj not in held:
+    if not isinstance(obj, str) or obj not in held:
         raise Invalid("no open hold on that object")
     return _recompute(ctx, principal, sub, {"op": "release", "object": obj, "justification": justification.strip()},
                       action="release-hold", details={"object": obj})

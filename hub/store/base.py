@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..errors import HubError, Invalid, Missing, WrongState
+from .sessions import SessionStore, WebSession  # noqa: F401 - part of the store's interface
 
 
 class StoreError(HubError):
@@ -201,7 +202,7 @@ class AuditEntry:
     hash: str
 
 
-class Store(ABC):
+class Store(SessionStore, ABC):
     """Everything the hub persists."""
 
     # -- schema and units of work -----------------------------------------------------

@@ -151,7 +151,7 @@ submissions = Table(
 Index("submissions_queue", submissions.c.status, submissions.c.created)
 Index("submissions_org", submissions.c.org, submissions.c.created)
 
-# Victim profiles a CSIRT registered for reuse (sealed; the name is the CSIRT's own label).
+# Victim profiles a CSIRT registered for reuse (sealed, the CSIRT's label too: `name` holds the id).
 profiles = Table(
     "profiles", metadata,
     Column("id", String(40), primary_key=True),
@@ -190,6 +190,26 @@ audit_log = Table(
 )
 
 
+# Review-view sign-ins, server side (issue 13): the cookie holds a random token, the row its
+# SHA-256, so that sign-out and key revocation end a session at once in every `hub serve` process.
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("id", String(64), primary_key=True),        # sha256 hex of the cookie's token
+    Column("key_id", String(40), nullable=False),
+    Column("created", BigInteger, nullable=False),     # microseconds since the epoch
+    Column("last_seen", BigInteger, nullable=False),
+    Index("web_sessions_key", "key_id"),
+)
+
+# Failed review sign-ins per bucket (an address or a key id, hashed), shared by every process.
+web_signin_failures = Table(
+    "web_signin_failures", metadata,
+    Column("bucket", String(64), primary_key=True),    # sha256 hex of "addr:..." or "key:..."
+    Column("failures", Integer, nullable=False),
+    Column("since", BigInteger, nullable=False),       # start of the current window (microseconds)
+)
+
+
 # -- migrations ----------------------------------------------------------------------------
 
 def _create_everything(conn: Connection) -> None:
@@ -211,10 +231,16 @@ def _add_review(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _add_web_sessions(conn: Connection) -> None:
+    for table in (web_sessions, web_signin_failures):
+        table.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "create every table", _create_everything),
     (2, "NDA agreements", _add_agreements),
     (3, "submissions, profiles, publications, audit log, inboxes", _add_review),
+    (4, "review-view sessions and sign-in throttling (issue 13)", _add_web_sessions),
 ]
 LATEST = MIGRATIONS[-1][0]
 

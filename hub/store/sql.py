@@ -9,7 +9,8 @@ from __future__ import annotations
 from .base import Store
 from .sql_accounts import AccountsPart
 from .sql_review import ReviewPart
+from .sql_sessions import SessionsPart
 
 
-class SqlStore(ReviewPart, AccountsPart, Store):
+class SqlStore(ReviewPart, AccountsPart, SessionsPart, Store):
     """The hub store over a pooled SQLAlchemy engine (see `hub.store.open_store`)."""

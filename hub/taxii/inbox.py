@@ -63,8 +63,9 @@ def push(ctx: HubContext, principal: Principal, objects: list, request_time: dat
         sub = submissions.submit(ctx, principal=principal, body=body, source="taxii", status_id=status_id)
     except HubError as exc:
         raise ProcessingError(str(exc), exc.status) from None
-    ids = [o.get("id") if isinstance(o, dict) and isinstance(o.get("id"), str) else f"#{n}"
-           for n, o in enumerate(objects, 1)]
+    # Positions, never the pushed ids: a status row is stored in clear and an id is input (a
+    # victim's name fits in one); the published objects get new ids from the sanitiser anyway.
+    ids = [f"objects[{n}]" for n in range(len(objects))]
     requested = format_time(request_time or datetime.now(timezone.utc))
     status = {"id": status_id, "status": "pending", "request_timestamp": requested,
               "total_count": len(objects), "success_count": 0, "successes": [], "failure_count": 0,

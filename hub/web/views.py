@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import datetime, timezone
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
@@ -16,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 from ..context import HubContext
 from ..domain import SUBMISSION_STATES, TLP_LEVELS
 from ..errors import HubError, Missing
-from ..services import permissions, publication, review, submissions
+from ..services import permissions, publication, review, sessions, submissions
 from ..services.agreements import publication_gate
 from ..services.pipeline import effective_profile
 from ..services.redactions import entry_keys, undoable
@@ -30,6 +31,7 @@ from .i18n import DEFAULT_LANG, LANGS, translate
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000
 MAX_OBJECTS_SHOWN = 1000    # a huge bundle is shown in part: the page must stay usable
 MAX_TEXT_SHOWN = 200_000
 PUBLIC_ENDPOINTS = ("web.login", "web.static")
@@ -86,8 +88,10 @@ def _lang_url(code: str) -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path inside the review view: never an open redirect."""
-    if target and target.startswith(bp.url_prefix + "/") and not target.startswith("//") and "\\" not in target:
+    """Only a path inside the review view: never an open redirect, never a control character
+    (a raw CR/LF cannot go into a Location header)."""
+    if (target and target.startswith(bp.url_prefix + "/") and not target.startswith("//") and "\\" not in target
+            and target.isprintable() and target.isascii()):
         return target
     return url_for("web.queue")
 
@@ -100,20 +104,28 @@ def login():
         if g.principal is not None:
             return redirect(url_for("web.queue"))
         return render_template("login.html", next=request.args.get("next", ""))
-    principal, problem = auth.check_key(ctx().store, request.form.get("key", ""))
+    store, key = ctx().store, request.form.get("key", "")
     nxt = request.form.get("next", "")
+    who = {"address": request.remote_addr, "key_id": auth.key_id_of(key)}
+    try:  # per address and per key id, counted in the store: the same limit in every process
+        sessions.check_throttle(store, **who, policy=auth.policy())
+    except sessions.Throttled as exc:
+        page = render_template("login.html", error=t("login.throttled"), next=nxt)
+        return page, 429, {"Retry-After": str(exc.retry_after)}
+    principal, problem = auth.check_key(store, key)
     if problem == "invalid":
+        sessions.record_failure(store, **who, policy=auth.policy())
         return render_template("login.html", error=t("login.invalid"), next=nxt), 401
     if problem == "refused":
         return render_template("login.html", error=t("login.refused", role=principal.role), next=nxt), 403
-    auth.sign_in(principal)
+    auth.sign_in(store, principal)
     log.info("review sign-in by key %s", principal.key_id)
     return redirect(_safe_next(nxt))
 
 
 @bp.post("/logout")
 def logout():
-    auth.sign_out()
+    auth.sign_out(ctx().store)  # the session's record goes: a saved cookie no longer works
     flash("login.signed_out", "info")
     return redirect(url_for("web.login"))
 
@@ -131,7 +143,7 @@ def queue():
         "org": args.get("org") if args.get("org") in orgs else "",
         "needs_review": args.get("needs_review") if args.get("needs_review") in ("yes", "no") else "",
     }
-    page = max(int(args.get("page")) if (args.get("page") or "").isdigit() else 1, 1)
+    page = _page(args.get("page"))
     flt = SubmissionFilter(org=chosen["org"] or None, status=chosen["status"] or None, tlp=chosen["tlp"] or None,
                            needs_review={"yes": True, "no": False}.get(chosen["needs_review"]))
     rows = submissions.listing(ctx(), principal=g.principal, flt=flt, limit=PAGE_SIZE + 1,
@@ -144,6 +156,14 @@ def queue():
         "queue.html", items=items, orgs=orgs, statuses=SUBMISSION_STATES, tlps=TLP_LEVELS, chosen=chosen, page=page,
         prev_url=url_for("web.queue", **filters, page=page - 1) if page > 1 else None,
         next_url=url_for("web.queue", **filters, page=page + 1) if more else None)
+
+
+def _page(raw: str | None) -> int:
+    """A page number: ASCII digits only ("²" is a digit to str.isdigit), clamped so that the
+    offset stays a 64-bit integer the store accepts."""
+    if not raw or not re.fullmatch(r"[0-9]{1,9}", raw):
+        return 1
+    return min(max(int(raw), 1), MAX_PAGE)
 
 
 # -- one submission ----------------------------------------------------------------------------
