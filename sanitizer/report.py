@@ -50,11 +50,8 @@ class Entry:
     state: str = PENDING  # kept | replaced (by another object) | dropped | pending
 
     def public(self) -> dict:
-        """The entry without original values or ids, and with custom keys and types in its object
-        label and path redacted (a custom key can name the victim)."""
-        return {"rule": self.rule, "object": public_paths.object_label(self.object),
-                "path": public_paths.path(self.path), "action": self.action, "class": self.cls,
-                "replacement": self.replacement, "state": self.state}
+        """The entry without original values or ids, custom keys and types redacted."""
+        return public_entry(self.private())
 
     def private(self) -> dict:
         """The entry as the submitter and analysts see it: object, path and originals as they were."""
@@ -95,23 +92,42 @@ class Report:
     def public(self) -> dict:
         """The form peers may see: no original values, no original ids, and no key or type name
         that the STIX specification does not define (a custom key can name the victim)."""
+        return public_form(self.private())
+
+    def private(self) -> dict:
+        """The form for the submitter and analysts: original ids and values, paths as they were."""
         return {
             "tlp": self.tlp,
             "summary": self.summary(),
-            "holds": [{k: (public_paths.object_label(v) if k == "object" else v) for k, v in h.items()
-                       if k != "original"} for h in self.holds],
+            "holds": list(self.holds),
             "classes": dict(sorted(self.classes.items())),
-            "entries": [e.public() for e in self.entries],
-            "refused": [{**r, "where": public_paths.path(r["where"])} if "where" in r else r
-                        for r in self.refused],
+            "entries": [e.private() for e in self.entries],
+            "refused": self.refused,
             "unparsed": list(self.unparsed),
             "ner": self.ner, "ner_note": self.ner_note,
         }
 
-    def private(self) -> dict:
-        """The form for the submitter and analysts: adds original ids and values."""
-        out = self.public()
-        out["holds"] = list(self.holds)
-        out["refused"] = self.refused
-        out["entries"] = [e.private() for e in self.entries]
-        return out
+
+# The one place that turns the private form into the public one, also for a private report the hub
+# has edited (analysts' undo and release), so the two can never disagree.
+_PRIVATE_ENTRY_KEYS = ("original", "original_id")
+
+
+def public_entry(entry: dict) -> dict:
+    """An entry without original values or ids; custom keys and types in its object label and
+    path redacted."""
+    out = {k: v for k, v in entry.items() if k not in _PRIVATE_ENTRY_KEYS}
+    out["object"] = public_paths.object_label(entry.get("object", ""))
+    out["path"] = public_paths.path(entry.get("path", ""))
+    return out
+
+
+def public_form(private: dict) -> dict:
+    """The public form of a private report dict (see `Report.private`)."""
+    out = dict(private)
+    out["entries"] = [public_entry(e) for e in private.get("entries", [])]
+    out["holds"] = [{k: (public_paths.object_label(v) if k == "object" else v) for k, v in h.items()
+                     if k != "original"} for h in private.get("holds", [])]
+    out["refused"] = [{**r, "where": public_paths.path(r["where"])} if "where" in r else r
+                      for r in private.get("refused", [])]
+    return out

@@ -222,9 +222,6 @@ def test_hostile_submissions_leave_no_victim_string_at_rest_in_logs_or_errors(se
     _scan(*served, custom=False)
 
 
-@pytest.mark.xfail(strict=True, reason="the public report copies custom key and type names (x-<victim>-asset); "
-                                       "the sanitiser's report redaction is issue 10 (branch i10-views): "
-                                       "remove this marker when it is merged")
 def test_victim_names_in_custom_keys_types_and_extensions_leave_nothing_at_rest(served):
     _scan(*served, custom=True)
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import orjson
 
-from sanitizer import Policy, VictimProfile, sanitize
+from sanitizer import Policy, VictimProfile, report, sanitize
 from sanitizer.formats import csv_to_bundle, text_to_bundle
 
 from ..context import HubContext
@@ -59,10 +59,7 @@ def run_sanitiser(ctx: HubContext, submission: Submission, payload: dict):
 def draft_columns(ctx: HubContext, submission_id: str, draft: dict, private: dict, holds: list) -> dict:
     """The submission columns of a new draft: the bundle and public report in clear (they hold
     no victim data), the private report sealed."""
-    public = dict(private)
-    public["entries"] = [{k: v for k, v in e.items() if k not in ("original", "original_id")}
-                         for e in private["entries"]]
-    public["holds"] = [{k: v for k, v in h.items() if k != "original"} for h in private["holds"]]
+    public = report.public_form(private)
     return {"draft": orjson.dumps(draft, option=orjson.OPT_SORT_KEYS).decode(),
             "report": orjson.dumps(public).decode(),
             "sealed_report": seal_private_report(ctx, submission_id, private),
