@@ -17,9 +17,10 @@ from ..context import HubContext
 from ..domain import format_us, new_id, now_us
 from ..errors import Missing, WrongState
 from ..store.base import Principal, Submission, SubmissionFilter
-from . import audit, permissions, validation
+from . import audit, corroboration, permissions, validation
 from .agreements import publication_gate
 from .permissions import HUB
+from .corrholds import annotate
 from .pipeline import draft_columns, run_sanitiser
 from .publication import maybe_auto_publish
 from .redactions import entry_keys
@@ -88,8 +89,12 @@ def sanitise(ctx: HubContext, *, submission: Submission) -> Submission:
         # The exception's text may quote input (a KeyError of a value): only its type is logged.
         log.error("submission %s: sanitiser failed unexpectedly (%s)", submission.id, type(exc).__name__)
         return _finish(ctx, submission, "failed", message="internal error while sanitising; an operator was notified")
+    # Its values as they would be published join the index; its own report now counts too.
+    keys = corroboration.record_submission(ctx, submission=submission, bundle=draft)
+    holds = annotate(ctx, draft, private, holds)
     sub = ctx.store.update_submission(submission.id, expect_status=("processing",), status="review",
                                       **draft_columns(ctx, submission.id, draft, private, holds))
+    corroboration.propagate(ctx, keys=keys, exclude=sub.id)  # earlier submissions with these values
     return maybe_auto_publish(ctx, submission=sub)
 
 
