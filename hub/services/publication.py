@@ -21,7 +21,7 @@ from ..domain import (COLLECTION_OF_TLP, TIMESTAMP_FORMAT, new_id, normalise_tim
 from ..errors import Invalid, Missing, Refused, WrongState
 from ..manifest import canonical, object_digest
 from ..store.base import Collection, Conflict, ObjectFilter, Principal, Publication, Store, Submission
-from . import audit, permissions
+from . import audit, corrpublish, permissions
 from .agreements import publication_gate
 from .permissions import HUB
 from .pipeline import effective_profile, input_bundle
@@ -81,7 +81,9 @@ def _publish(ctx: HubContext, sub: Submission, *, actor: Principal, action: str)
         raise Refused(f"publication refused: {gate.message} (agreement status: {gate.status}); the draft is kept")
     collection = collection_for(ctx.store, sub.tlp)
     draft = orjson.loads(sub.draft)
-    objects = [_versioned(ctx.store, collection.id, o) for o in draft["objects"]]
+    # One indicator per normalised value set and collection, with the hub's sighting (issue 15).
+    objects = [_versioned(ctx.store, collection.id, o)
+               for o in corrpublish.merge(ctx, collection.id, draft["objects"])]
     # The leak gate once more, over exactly what leaves the hub.
     payload = open_payload(ctx, sub)
     final = {"type": "bundle", "id": draft["id"], "objects": objects}
