@@ -9,13 +9,14 @@ import pytest
 
 from hub.context import HubContext
 from hub.datadir import DataDir
-from hub.errors import Forbidden
-from hub.services import corroboration
+from hub.crypto import verify_signature
+from hub.errors import Forbidden, Missing
+from hub.services import corroboration, sightings
 from hub.services.publication import approve
 from hub.services.review import reject, release_hold
 from hub.services.sealed import open_private_report
 from hub.services.submissions import submit
-from hub.store.base import Agreement
+from hub.store.base import Agreement, ObjectFilter
 from review_fixtures import demo, setup_hub
 from taxii_fixtures import pg_database
 
@@ -44,7 +45,7 @@ def _env(keys) -> _Env:
     store.add_org("csirt-c", "csirt", sector="energy", region="JP")
     _key_c, secret_c = store.create_key("csirt-c", "submitter")
     principal = lambda k: store.authenticate(k["key_id"], k["key"].split(".", 1)[1])  # noqa: E731
-    e.analyst, e.admin = principal(keys.analyst), principal(keys.admin)
+    e.analyst, e.admin, e.consumer = principal(keys.analyst), principal(keys.admin), principal(keys.consumer)
     e.csirts = [principal(keys.submitter), principal(keys.submitter_b), store.authenticate(_key_c.key_id, secret_c)]
     for org in ("csirt-a", "csirt-b", "csirt-c"):
         if store.get_agreement(org, "CASE-9") is None:
@@ -144,3 +145,37 @@ def test_value_search_and_reporters_are_for_the_operator_only(env):
         corroboration.reporters(env.ctx, principal=env.analyst, value_kind="domain", value=SHARED)
     assert corroboration.reporters(env.ctx, principal=env.admin, value_kind="domain", value=SHARED) == [
         "csirt-a", "csirt-b"]
+
+
+def _green_objects(e) -> list[dict]:
+    green = e.ctx.store.find_collection("TLP:GREEN")
+    return [orjson.loads(b) for b in e.ctx.store.get_objects(green.id, ObjectFilter(versions=("all",)), 1000).items]
+
+
+def test_confirmation_adds_the_member_and_reversions_the_sighting_in_a_signed_publication(env):
+    first, second = _submit(env, 0), _submit(env, 1)
+    for hold in json.loads(env.ctx.store.get_submission(first.id).report)["holds"]:
+        release_hold(env.ctx, principal=env.analyst, submission_id=first.id, obj=hold["object"],
+                     justification="public sinkhole, safe to share")
+    approve(env.ctx, principal=env.analyst, submission_id=first.id)
+    shared = next(o for o in _green_objects(env) if o["type"] == "indicator" and SHARED in o["pattern"])
+    assert shared["confidence"] == 50
+    with pytest.raises(Forbidden):  # the hub's own keys confirm nothing
+        sightings.confirm(env.ctx, principal=env.analyst, indicator=shared["id"])
+    with pytest.raises(Missing):
+        sightings.confirm(env.ctx, principal=env.consumer, indicator="indicator--" + "0" * 36)
+    result = sightings.confirm(env.ctx, principal=env.consumer, indicator=shared["id"])
+    assert result == {"indicator": shared["id"], "count": 3}
+    assert sightings.confirm(env.ctx, principal=env.consumer, indicator=shared["id"])["count"] == 3  # once per org
+    versions = [o for o in _green_objects(env) if o["type"] == "sighting" and o["sighting_of_ref"] == shared["id"]]
+    assert sorted(v["count"] for v in versions) == [2, 3] and len({v["modified"] for v in versions}) == 2
+    latest = max(
+        (o for o in _green_objects(env) if o["id"] == shared["id"]), key=lambda o: o["modified"])
+    assert latest["confidence"] == 70
+    pub = next(p for p in env.ctx.store.list_publications() if p.submission_id == sightings.SUBJECT)
+    assert verify_signature(pub.public_key, pub.manifest.encode("utf-8"), pub.signature)
+    assert {o["id"] for o in orjson.loads(pub.manifest)["objects"]} >= {shared["id"], versions[0]["id"]}
+    # The confirmation is the third organisation: the second submission's hold released itself.
+    hold = _holds(env, second.id)[f"[domain-name:value = '{SHARED}']"]
+    assert hold["released_by"] == "corroboration"
+    assert "peer-b" not in json.dumps(_green_objects(env))

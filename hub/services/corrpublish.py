@@ -45,7 +45,7 @@ def _replace_refs(node, renamed: dict[str, str]):
     return node
 
 
-def _latest(ctx: HubContext, collection_id: str, object_id: str) -> dict | None:
+def latest(ctx: HubContext, collection_id: str, object_id: str) -> dict | None:
     page = ctx.store.get_objects(collection_id, ObjectFilter(ids=(object_id,)), 1)
     return orjson.loads(page.items[0]) if page.items else None
 
@@ -79,10 +79,16 @@ def merge(ctx: HubContext, collection_id: str, objects: list[dict]) -> list[dict
     return out
 
 
+def reporters_of(ctx: HubContext, keys: list[str]) -> int:
+    """Distinct organisations that reported every one of these values (the least count)."""
+    stats = ctx.store.corr_stats(keys)
+    return min((stats[k].count if k in stats else 0 for k in keys), default=0)
+
+
 def _count(ctx: HubContext, keys: list[str]):
     stats = ctx.store.corr_stats(keys)
     found = [stats[k] for k in keys if k in stats]
-    count = min(s.count for s in found) if len(found) == len(set(keys)) else 0
+    count = reporters_of(ctx, keys)
     first = min((s.first_us for s in found), default=0)
     last = max((s.last_us for s in found), default=first)
     return max(count, 1), first, last
@@ -90,7 +96,7 @@ def _count(ctx: HubContext, keys: list[str]):
 
 def _corroborated_indicator(ctx: HubContext, collection_id: str, obj: dict, keys: list[str]) -> dict:
     count, _first, _last = _count(ctx, keys)
-    stored = _latest(ctx, collection_id, obj["id"])
+    stored = latest(ctx, collection_id, obj["id"])
     base = dict(stored) if stored is not None else dict(obj)  # the first report's text stays
     base["confidence"] = confidence(count)
     return base

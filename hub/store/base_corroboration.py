@@ -41,3 +41,8 @@ class CorroborationIndex(ABC):
     @abstractmethod
     def corr_keys(self, source: str) -> list[str]:
         """The value keys one source reported."""
+
+    @abstractmethod
+    def publish_objects(self, collection_id: str, objects: list[dict], publication) -> object:
+        """Add objects with their signed publication but no submission (a re-versioned sighting
+        after a member's confirmation), in one transaction or the caller's unit of work."""
