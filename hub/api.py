@@ -321,7 +321,7 @@ def signing_key():
 
 @bp.post("/v1/sightings")
 def confirm_sighting():
-    permissions.require_key(me())
+    permissions.require_confirmer(me())  # 403 before the body is parsed
     body, _ = json_body()
     fields(body, {"indicator"}, {"indicator"})
     return _json(sightings.confirm(ctx(), principal=me(), indicator=body["indicator"]), 201)

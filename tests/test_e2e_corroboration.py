@@ -10,7 +10,7 @@ import json
 import pytest
 import requests
 import stix2
-from taxii2client.v21 import ApiRoot
+from taxii2client.v21 import ApiRoot, Collection
 
 from review_fixtures import auth, demo, hub, setup_hub
 from taxii_fixtures import Server, pg_database
@@ -115,3 +115,36 @@ def test_e2e_three_csirts_corroborate_one_c2(served):
         assert org not in feed
     parsed = stix2.parse(sightings[0], allow_custom=False)  # the peer's library reads it unmodified
     assert parsed.count == 3
+
+
+def _sighting_counts(green) -> dict[str, int]:
+    return {o["sighting_of_ref"]: o["count"] for o in green.get_objects()["objects"] if o["type"] == "sighting"}
+
+
+def test_e2e_a_sighting_pushed_to_the_inbox_confirms_an_indicator(served):
+    keys, submitters, server = served
+    sid = _submit(server, submitters[1], 1, SHARED)
+    for hold in requests.get(f"{server.base}/api/v1/submissions/{sid}", auth=auth(keys.analyst),
+                             timeout=30).json()["report"]["holds"]:
+        requests.post(f"{server.base}/api/v1/submissions/{sid}/holds/release", auth=auth(keys.analyst), timeout=60,
+                      json={"object": hold["object"], "justification": "public sinkhole domain"})
+    r = requests.post(f"{server.base}/api/v1/submissions/{sid}/approve", auth=auth(keys.analyst), timeout=60)
+    assert r.json()["status"] == "published", r.text
+    root = ApiRoot(f"{server.base}/hub/", user=keys.consumer["key_id"], password=keys.consumer["key"])
+    green = next(c for c in root.collections if c.title == "TLP:GREEN")
+    indicator = next(o for o in green.get_objects()["objects"]
+                     if o["type"] == "indicator" and "lonely-1" in o["pattern"])
+    assert _sighting_counts(green)[indicator["id"]] == 1
+    inbox = Collection(f"{server.base}/hub/collections/{keys.inbox_a}/", user=keys.submitter["key_id"],
+                       password=keys.submitter["key"])
+    mine = {"type": "sighting", "spec_version": "2.1", "id": "sighting--6b0e8a4c-3f0e-4d8e-9a51-0c2b7f1d2e3a",
+            "created": "2025-03-02T00:00:00.000Z", "modified": "2025-03-02T00:00:00.000Z",
+            "sighting_of_ref": indicator["id"]}
+    status = inbox.add_objects({"objects": [mine]}, wait_for_completion=False)
+    assert status.status == "complete" and status.success_count == 1, status.failures
+    assert _sighting_counts(green)[indicator["id"]] == 2
+    r = requests.post(f"{server.base}/api/v1/sightings", auth=auth(keys.consumer), timeout=60,
+                      json={"indicator": indicator["id"]})
+    assert r.status_code == 201 and r.json()["count"] == 3
+    feed = json.dumps(green.get_objects()["objects"])
+    assert mine["id"] not in feed and "csirt-a" not in feed and "peer-b" not in feed

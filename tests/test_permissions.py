@@ -49,8 +49,9 @@ ENDPOINTS = [
     ("publication-amber", "GET", "/api/v1/publications/{amber}", None, REVIEWERS),
     ("signing-key", "GET", "/api/v1/signing-key", None, ANY_KEY),
     ("auto-publish", "PUT", "/api/v1/orgs/csirt-a/auto-publish", "auto", {"admin"}),
-    # Members who read the indicator's collection confirm it; the hub's own keys do not.
-    ("confirm-sighting", "POST", "/api/v1/sightings", "sighting", {"consumer-a", "consumer-b"}),
+    # Members whose organisation reads the indicator's collection confirm it; the hub's keys do not.
+    ("confirm-sighting", "POST", "/api/v1/sightings", "sighting",
+     {"consumer-a", "consumer-b", "submitter-a", "submitter-b"}),
     ("openapi", "GET", "/api/openapi.json", None, EVERYONE),
 ]
 CELLS = [(p, e) for e, p in itertools.product(ENDPOINTS, PRINCIPALS)]

@@ -10,7 +10,7 @@ from sanitizer.rules.di02_producer import hub_identity
 
 from ..context import HubContext
 from ..domain import now_us
-from ..errors import Forbidden, Invalid, Missing
+from ..errors import Invalid, Missing
 from ..store.base import Collection, Principal
 from . import audit, corrpublish, corrvalues, permissions
 from .corroboration import propagate
@@ -31,12 +31,10 @@ def _find(ctx: HubContext, principal: Principal, indicator_id: str) -> tuple[Col
 
 def confirm(ctx: HubContext, *, principal: Principal | None, indicator: object) -> dict:
     """Add the caller's organisation to the sets of a published indicator's values."""
-    permissions.require_key(principal)
-    if principal.org_type == "operator":
-        raise Forbidden("confirmations come from member organisations, not from the hub's operator")
+    reader = permissions.require_confirmer(principal)
     if not isinstance(indicator, str) or not indicator.startswith("indicator--") or len(indicator) > 100:
         raise Invalid("'indicator' must be the id of a published indicator (indicator--…)")
-    coll, obj = _find(ctx, principal, indicator)
+    coll, obj = _find(ctx, reader, indicator)
     values = corrvalues.object_values(obj)
     if not values:
         raise Invalid("this indicator names no infrastructure value that can be confirmed")
