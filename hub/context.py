@@ -14,6 +14,8 @@ from .store.base import Store
 # Inputs up to this size are sanitised in the request; larger ones by the background worker.
 INLINE_LIMIT_BYTES = 256 * 1024
 RETENTION_DAYS = 30
+# DI-17: a value's hold releases itself once this many distinct member organisations reported it.
+CORROBORATION_K = 3
 
 
 @dataclass
@@ -26,6 +28,8 @@ class HubContext:
     retention_days: int = RETENTION_DAYS
     hub_name: str = "De-identified attack-technique sharing hub"
     ner: bool = False  # DI-10b NER holds (config "ner": true; needs the `ner` extra)
+    corroboration_k: int = CORROBORATION_K
+    corroboration: bool = True  # off: every DI-17 hold waits for an analyst (bench comparison)
     today: Callable[[], date] = field(default=lambda: datetime.now(timezone.utc).date())
 
     @classmethod
@@ -40,4 +44,6 @@ class HubContext:
             inline_limit=int(config.get("inline_limit_bytes", INLINE_LIMIT_BYTES)),
             retention_days=int(config.get("retention_days", RETENTION_DAYS)),
             ner=config.get("ner") is True,
+            corroboration_k=max(1, int(config.get("corroboration_k", CORROBORATION_K))),
+            corroboration=bool(config.get("corroboration", True)),
         )

@@ -26,12 +26,13 @@ def apply_edits(result, original: dict, profile: VictimProfile, edits: list[dict
         hits = recheck(draft, original, profile)
         if hits:
             raise LeakRefused(hits)
-    released = {e["object"]: e["justification"] for e in edits if e.get("op") == "release"}
+    released = {e["object"]: e for e in edits if e.get("op") == "release"}
     open_holds = []
     for hold in private["holds"]:
         if hold["object"] in released:
             hold["released"] = True
-            hold["justification"] = released[hold["object"]]
+            hold["justification"] = released[hold["object"]]["justification"]
+            hold["released_by"] = released[hold["object"]].get("by")  # the analyst's key id
         else:
             open_holds.append(hold)
     return draft, private, open_holds

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..errors import HubError, Invalid, Missing, WrongState
+from .base_corroboration import CorroborationIndex
 from .sessions import SessionStore, WebSession  # noqa: F401 - part of the store's interface
 
 
@@ -202,7 +203,7 @@ class AuditEntry:
     hash: str
 
 
-class Store(SessionStore, ABC):
+class Store(SessionStore, CorroborationIndex, ABC):
     """Everything the hub persists."""
 
     # -- schema and units of work -----------------------------------------------------

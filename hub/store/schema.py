@@ -189,6 +189,21 @@ audit_log = Table(
     sqlite_autoincrement=True,
 )
 
+# Corroboration index (issue 15): which member organisations reported a normalised
+# infrastructure value, keyed by HMAC(hub secret, value) -- never the value in clear. A row per
+# (value, organisation, source): a submission that reached review, or a confirmation (sighting)
+# of a published indicator. Rejecting a submission deletes its rows.
+corr_reports = Table(
+    "corr_reports", metadata,
+    Column("value_hmac", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("org", String(200), ForeignKey("orgs.name"), nullable=False),
+    Column("source", String(80), nullable=False),  # a submission id or "sighting:<indicator id>"
+    Column("created", BigInteger, nullable=False),
+    UniqueConstraint("value_hmac", "org", "source", name="corr_reports_once"),
+)
+Index("corr_reports_source", corr_reports.c.source)
+
 
 # Review-view sign-ins, server side (issue 13): the cookie holds a random token, the row its
 # SHA-256, so that sign-out and key revocation end a session at once in every `hub serve` process.
@@ -236,11 +251,18 @@ def _add_web_sessions(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _add_corroboration(conn: Connection) -> None:
+    corr_reports.create(conn, checkfirst=True)
+    for index in corr_reports.indexes:
+        index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "create every table", _create_everything),
     (2, "NDA agreements", _add_agreements),
     (3, "submissions, profiles, publications, audit log, inboxes", _add_review),
     (4, "review-view sessions and sign-in throttling (issue 13)", _add_web_sessions),
+    (5, "corroboration index", _add_corroboration),
 ]
 LATEST = MIGRATIONS[-1][0]
 
