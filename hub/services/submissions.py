@@ -8,13 +8,14 @@ sanitiser and its leak gate.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import orjson
 
 from sanitizer import BadInput, LeakRefused
 
 from ..context import HubContext
-from ..domain import format_us, new_id, now_us
+from ..domain import IOC_TYPES, format_us, new_id, now_us
 from ..errors import Missing, WrongState
 from ..store.base import Principal, Submission, SubmissionFilter
 from . import audit, permissions, validation
@@ -88,8 +89,10 @@ def sanitise(ctx: HubContext, *, submission: Submission) -> Submission:
         # The exception's text may quote input (a KeyError of a value): only its type is logged.
         log.error("submission %s: sanitiser failed unexpectedly (%s)", submission.id, type(exc).__name__)
         return _finish(ctx, submission, "failed", message="internal error while sanitising; an operator was notified")
-    sub = ctx.store.update_submission(submission.id, expect_status=("processing",), status="review",
-                                      **draft_columns(ctx, submission.id, draft, private, holds))
+    columns = draft_columns(ctx, submission.id, draft, private, holds)
+    if submission.input_format != "stix":  # a CSV or text list has no objects until the sanitiser made them
+        columns["object_count"] = sum(1 for o in draft.get("objects", []) if o.get("type") in IOC_TYPES)
+    sub = ctx.store.update_submission(submission.id, expect_status=("processing",), status="review", **columns)
     return maybe_auto_publish(ctx, submission=sub)
 
 
@@ -108,8 +111,7 @@ def listing(ctx: HubContext, *, principal: Principal | None, flt: SubmissionFilt
             offset: int) -> list[Submission]:
     """Submissions the caller may list: a submitter its own organisation's, reviewers any."""
     org = permissions.require_list_scope(principal, flt.org)
-    return ctx.store.list_submissions(SubmissionFilter(org=org, status=flt.status, tlp=flt.tlp,
-                                                       needs_review=flt.needs_review), limit=limit, offset=offset)
+    return ctx.store.list_submissions(replace(flt, org=org), limit=limit, offset=offset)
 
 
 def draft(ctx: HubContext, *, principal: Principal | None, submission_id: object) -> str:

@@ -6,6 +6,8 @@ hub's canonical wording and are shown as they are, after a translated lead-in.
 """
 from __future__ import annotations
 
+import re
+
 LANGS = ("ja", "en")
 DEFAULT_LANG = "ja"
 
@@ -136,6 +138,60 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "err.csrf": "フォームの有効期限が切れたか、不正なリクエストです。ページを再読み込みしてやり直してください。",
         "err.not_found": "ページが見つかりません。",
         "err.internal": "内部エラーが発生しました。運用担当者に連絡してください。",
+        "nav.overview": "概況",
+        "col.title": "件名",
+        "col.iocs": "IOC 件数",
+        "col.holds": "保留",
+        "col.value": "値",
+        "ioc.network": "通信先",
+        "ioc.malware": "マルウェア",
+        "ioc.vulnerability": "脆弱性",
+        "ioc.ttp": "TTP",
+        "queue.search": "検索",
+        "queue.search_hint": "被害組織参照の一部、または組織名",
+        "queue.sort": "並び順",
+        "sort.oldest": "待ち時間の長い順",
+        "sort.newest": "新しい順",
+        "queue.first": "最初",
+        "queue.page": "{page} ページ目",
+        "queue.csv": "CSV で書き出す",
+        "queue.untitled": "（件名なし）",
+        "act.release_all": "すべての保留を解除",
+        "act.release_all_note": "未解決の保留 {n} 件を、下の理由 1 つでまとめて解除します。",
+        "act.withhold": "保留中のオブジェクトを除いて公開準備",
+        "act.withhold_note": "保留中の {n} 件のオブジェクト（と関連する関係）を下書きから除きます。残りは承認して公開できます。",
+        "act.blocked": "承認できません:",
+        "done.release_all": "すべての保留を解除し、下書きを再計算しました。",
+        "done.withhold": "保留中のオブジェクトを下書きから除きました。",
+        "sub.withheld": "公開対象から除外",
+        "ov.title": "概況",
+        "ov.summary": "待機中 {waiting} 件 / 直近の提出 {total} 件",
+        "ov.queue_age": "待機中の提出の経過時間",
+        "ov.per_day": "日別の提出数（状態別、直近 14 日）",
+        "ov.to_publication": "提出から公開までの時間",
+        "ov.holds_by_rule": "ルール別の未解決の保留",
+        "ov.no_holds": "未解決の保留はありません。",
+        "ov.corroborated": "複数組織が報告した値の推移",
+        "ov.corroboration_missing": "このハブには報告数の索引がまだありません。",
+        "age.lt1h": "1 時間未満",
+        "age.lt4h": "1〜4 時間",
+        "age.lt1d": "4〜24 時間",
+        "age.lt3d": "1〜3 日",
+        "age.ge3d": "3 日以上",
+        "svc.holds_open": "承認の前に、すべての保留（DI-04/DI-17）を解除または解決してください",
+        "svc.wrong_state": "この提出は「{status}」の状態です。レビュー中の下書きだけが変更・承認できます",
+        "svc.changed": "その間に他のアナリストが提出を承認または却下しました。再読み込みしてください",
+        "svc.no_hold": "その対象に未解決の保留はありません",
+        "svc.no_holds": "この提出に未解決の保留はありません",
+        "svc.justification": "10〜2000 文字の理由を書いてください",
+        "svc.reason": "却下するには理由（1〜2000 文字）が必要です",
+        "svc.leak_gate": "リークゲートが拒否しました（{where}）。下書きは変更されていません",
+        "svc.leak_gate_publish": "リークゲートが拒否しました（{where}）。何も公開されていません",
+        "svc.agreement": "公開は拒否されました: {message}（合意の状態: {status}）。下書きは残っています",
+        "svc.bad_value": "「値」は 1〜500 文字で、選んだ種類として正しい値にしてください",
+        "svc.no_redaction": "この下書きにその非特定化はありません",
+        "svc.already_undone": "その非特定化はすでに取り消されています",
+        "svc.not_undoable": "この非特定化はオブジェクトかパターンの比較を削除したため取り消せません。却下して再提出を依頼してください",
         "err.back": "戻る",
     },
     "en": {
@@ -264,6 +320,60 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "err.csrf": "The form has expired or the request is not valid. Reload the page and try again.",
         "err.not_found": "Page not found.",
         "err.internal": "An internal error occurred. Please contact the operators.",
+        "nav.overview": "Overview",
+        "col.title": "Title",
+        "col.iocs": "IOCs",
+        "col.holds": "Holds",
+        "col.value": "Value",
+        "ioc.network": "Network",
+        "ioc.malware": "Malware",
+        "ioc.vulnerability": "Vulnerabilities",
+        "ioc.ttp": "TTPs",
+        "queue.search": "Search",
+        "queue.search_hint": "Part of a victim reference, or an organisation",
+        "queue.sort": "Order",
+        "sort.oldest": "Longest waiting first",
+        "sort.newest": "Newest first",
+        "queue.first": "First",
+        "queue.page": "Page {page}",
+        "queue.csv": "Export CSV",
+        "queue.untitled": "(untitled)",
+        "act.release_all": "Release all holds",
+        "act.release_all_note": "Releases the {n} open hold(s) at once, with the one reason below.",
+        "act.withhold": "Leave the held objects out",
+        "act.withhold_note": "Removes the {n} held object(s) (and relationships to them) from the draft; the rest can then be approved and published.",
+        "act.blocked": "Cannot approve yet:",
+        "done.release_all": "All holds released; the draft was recomputed.",
+        "done.withhold": "The held objects were left out of the draft.",
+        "sub.withheld": "Left out of the publication",
+        "ov.title": "Overview",
+        "ov.summary": "{waiting} waiting / {total} recent submissions",
+        "ov.queue_age": "Age of the waiting submissions",
+        "ov.per_day": "Submissions per day by state (last 14 days)",
+        "ov.to_publication": "Time from submission to publication",
+        "ov.holds_by_rule": "Open holds by rule",
+        "ov.no_holds": "No open holds.",
+        "ov.corroborated": "Values reported by several members over time",
+        "ov.corroboration_missing": "This hub has no reporter index yet.",
+        "age.lt1h": "< 1 h",
+        "age.lt4h": "1-4 h",
+        "age.lt1d": "4-24 h",
+        "age.lt3d": "1-3 days",
+        "age.ge3d": "≥ 3 days",
+        "svc.holds_open": "Release or resolve every hold (DI-04/DI-17) before approving",
+        "svc.wrong_state": "The submission is {status}; only drafts in review can be changed or approved",
+        "svc.changed": "The submission changed meanwhile (approved or rejected by someone else); reload it",
+        "svc.no_hold": "No open hold on that object",
+        "svc.no_holds": "No open hold on this submission",
+        "svc.justification": "A written justification of 10 to 2000 characters is required",
+        "svc.reason": "A reason (1 to 2000 characters) is required to reject",
+        "svc.leak_gate": "Refused by the leak gate ({where}); the draft is unchanged",
+        "svc.leak_gate_publish": "Refused by the leak gate ({where}); nothing was published",
+        "svc.agreement": "Publication refused: {message} (agreement status: {status}); the draft is kept",
+        "svc.bad_value": "The value must be 1 to 500 characters and valid for the chosen kind",
+        "svc.no_redaction": "No such redaction in this draft",
+        "svc.already_undone": "That redaction is already undone",
+        "svc.not_undoable": "This redaction removed an object or a pattern comparison and cannot be undone; reject the submission and ask the CSIRT to resubmit instead",
         "err.back": "Back",
     },
 }
@@ -273,3 +383,36 @@ def translate(lang: str, key: str, **values) -> str:
     """The string for `key` in `lang` (the key itself if unknown, so a gap is visible, not fatal)."""
     text = CATALOGUE.get(lang, CATALOGUE[DEFAULT_LANG]).get(key, key)
     return text.format(**values) if values else text
+
+
+# Service refusals (hub.errors, canonical English) as catalogue keys: the pattern and its key.
+_SERVICE = [
+    (r"release or resolve every hold .*", "svc.holds_open"),
+    (r"the submission is (?P<status>\w+); only drafts in review can be (changed|approved)", "svc.wrong_state"),
+    (r"the submission changed meanwhile.*", "svc.changed"),
+    (r"no open hold on that object", "svc.no_hold"),
+    (r"no open hold on this submission", "svc.no_holds"),
+    (r"a written justification of .*", "svc.justification"),
+    (r"a reason \(.*\) is required to reject", "svc.reason"),
+    (r"refused by the leak gate \((?P<where>.*)\); the draft is unchanged", "svc.leak_gate"),
+    (r"refused by the leak gate \((?P<where>.*)\); nothing was published", "svc.leak_gate_publish"),
+    (r"publication refused: (?P<message>.*) \(agreement status: (?P<status>[\w-]+)\); the draft is kept",
+     "svc.agreement"),
+    (r"'(value|field)' (must be|is not a valid).*", "svc.bad_value"),
+    (r"no such redaction in this draft", "svc.no_redaction"),
+    (r"that redaction is already undone", "svc.already_undone"),
+    (r"this redaction removed an object .*", "svc.not_undoable"),
+]
+_SERVICE_RE = [(re.compile(p, re.S), key) for p, key in _SERVICE]
+
+
+def service_message(lang: str, message: str) -> str:
+    """A service's refusal in the page's language (a refusal the catalogue does not know stays as written)."""
+    for pattern, key in _SERVICE_RE:
+        found = pattern.fullmatch(message)
+        if found:
+            values = found.groupdict()
+            if "status" in values and key == "svc.wrong_state":
+                values["status"] = translate(lang, "status." + values["status"])
+            return translate(lang, key, **values)
+    return message
