@@ -395,7 +395,7 @@ def test_approve_without_an_agreement_is_refused_and_the_draft_stays(analyst, ct
     draft = ctx.store.get_submission(sub.id).draft
     r = act(analyst, sub.id, "approve")
     page = refused(analyst, r, sub.id, 422)
-    assert "公開は拒否されました: no agreement of this CSIRT covers this victim reference" in page
+    assert "公開は拒否されました: この CSIRT の合意にこの被害組織参照を含むものがありません" in page
     assert "操作は拒否されました" in page
     after = ctx.store.get_submission(sub.id)
     assert after.status == "review" and after.draft == draft and after.publication_id is None

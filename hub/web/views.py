@@ -21,10 +21,11 @@ from ..services.agreements import publication_gate
 from ..services.pipeline import effective_profile
 from ..services.redactions import entry_keys, undoable
 from ..services.sealed import open_payload, open_private_report
-from . import auth
+from . import auth, wording
 from .blueprint import bp
 from .highlight import draft_marks, original_marks, profile_marks, render_bundle, render_text, text_marks
-from .i18n import DEFAULT_LANG, LANGS, service_message, translate
+from .i18n import DEFAULT_LANG, LANGS, translate
+from .wording import service_message
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,12 @@ def _when(micros: int | None) -> str:
 
 @bp.context_processor
 def _template_helpers():
-    return {"t": t, "lang": g.get("lang", DEFAULT_LANG), "langs": LANGS, "lang_url": _lang_url,
-            "csrf_token": auth.csrf_token, "principal": g.get("principal")}
+    lang = g.get("lang", DEFAULT_LANG)
+    return {"t": t, "lang": lang, "langs": LANGS, "lang_url": _lang_url,
+            "csrf_token": auth.csrf_token, "principal": g.get("principal"),
+            "action_text": lambda text: wording.action_text(lang, text),
+            "gate_message": lambda text: wording.gate_message(lang, text),
+            "hold_reason": lambda text: wording.hold_reason(lang, text)}
 
 
 def _lang_url(code: str) -> str:
@@ -128,7 +133,7 @@ def _submission_page(sid: str, error: str | None = None, status: int = 200):
     try:
         sub = permissions.visible_submission(ctx(), principal=g.principal, submission_id=sid)
     except HubError as exc:
-        return _error_page(exc.status, str(exc))
+        return _error_page(exc.status, service_message(g.get("lang", DEFAULT_LANG), str(exc)))
     report = json.loads(sub.report) if sub.report else {}
     private = open_private_report(ctx(), sub)
     entries = private["entries"] if private else report.get("entries", [])

@@ -1,0 +1,240 @@
+"""The review view for a real day (issue 15): every page in Japanese without English left over,
+refusals back on the submission page, held values shown, bulk release and leaving held objects
+out, the queue with titles, IOC counts, search, oldest first, paging and a CSV export safe for
+spreadsheets, the object count of text submissions, and the overview's server-drawn charts."""
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+from review_fixtures import demo, setup_hub
+from test_web import act, csrf_of, principal, refused, sign_in, submit_demo
+
+from hub.app import create_app
+from hub.context import HubContext
+from hub.datadir import DataDir
+from hub.services import overview, queue
+from hub.services.sealed import open_private_report
+from hub.services.submissions import submit
+from hub.store.base import SubmissionFilter
+from hub.web.i18n import CATALOGUE
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    return setup_hub(tmp_path_factory.mktemp("day") / "hubdata")
+
+
+@pytest.fixture(scope="module")
+def ctx(keys):
+    return HubContext.from_datadir(DataDir(keys.data_dir))
+
+
+@pytest.fixture(scope="module")
+def app(ctx):
+    return create_app(ctx.store, ctx=ctx, test_config={"SECRET_KEY": "test-day-session-key-0123456789", "TESTING": True})
+
+
+@pytest.fixture
+def analyst(app, keys):
+    client, r = sign_in(app, keys.analyst)
+    assert r.status_code == 302
+    return client
+
+
+def submit_text(ctx, keys, text: str, victim_ref="CASE-1"):
+    body = {"text": text, "victim_profile": demo("profile.json"), "tlp": "green", "victim_ref": victim_ref}
+    return submit(ctx, principal=principal(ctx, keys.submitter), body=body)
+
+
+# -- every page in Japanese -------------------------------------------------------------------------
+
+class _Visible(HTMLParser):
+    """The text a reader sees (and the attributes a screen reader reads), outside of the panes
+    that show data as it is (<pre>, <code>, values in monospace)."""
+
+    SKIP = {"pre", "code", "style", "script"}
+
+    def __init__(self):
+        super().__init__()
+        self._skips: list[bool] = []
+        self.shown: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        classes = (attrs.get("class") or "").split()
+        skip = tag in self.SKIP or {"mono", "held-value", "value"} & set(classes) or bool(self._skips and self._skips[-1])
+        if tag not in ("input", "meta", "link", "br", "rect", "line"):
+            self._skips.append(skip)
+        if not skip:
+            self.shown += [attrs[a] for a in ("placeholder", "aria-label", "title") if attrs.get(a)]
+            if tag == "input" and attrs.get("type") in ("submit", "button") and attrs.get("value"):
+                self.shown.append(attrs["value"])
+
+    def handle_endtag(self, tag):
+        if tag not in ("input", "meta", "link", "br", "rect", "line") and self._skips:
+            self._skips.pop()
+
+    def handle_data(self, data):
+        if not (self._skips and self._skips[-1]) and data.strip():
+            self.shown.append(data.strip())
+
+
+# Words that are the same in Japanese text: names, ids, codes and values, never sentences.
+ALLOWED = re.compile(
+    r"sub_[0-9a-z]+|[a-z][a-z0-9-]*--[0-9a-f-]{36}|hk_[0-9a-f]+|\d{4}-\d\d-\d\d( \d\d:\d\d UTC)?|TLP:[A-Z+]+|"
+    r"\b(DI|P)-?\d\d?\b|NDA-\d\d|CASE-[A-Z0-9]+|csirt-[ab]|peer-b|hub-operator|KEY_ID\.SECRET|"
+    r"\b(JA|EN|ID|API|IOC|TTP|CSIRT|TLP|STIX|CSV|admin|analyst|submitter|consumer|stix|text|csv|api|inline|"
+    r"background|victim_ref|LIKE|k|NDA|SHA-256|identity|note|indicator|malware|file|domain|email|internal-ip|"
+    r"ip|url)\b|\[[A-Z-]+\]|<[a-z]+>")
+
+
+def english_left(html: str) -> list[str]:
+    parser = _Visible()
+    parser.feed(html)
+    left = []
+    for text in parser.shown:
+        rest = ALLOWED.sub(" ", text)
+        if re.search(r"[A-Za-z]{3,}", rest):
+            left.append(text)
+    return left
+
+
+def test_every_page_in_japanese_has_no_english_left_and_no_catalogue_key(app, analyst, ctx, keys):
+    held = submit_demo(ctx, keys)
+    text = submit_text(ctx, keys, (demo_text := (ROOT_TEXT())))
+    assert demo_text
+    pages = {"queue": "/review/?lang=ja", "overview": "/review/overview?lang=ja",
+             "stix": f"/review/submissions/{held.id}?lang=ja", "text": f"/review/submissions/{text.id}?lang=ja",
+             "missing": "/review/submissions/sub_nope?lang=ja"}
+    seen = {name: analyst.get(url).text for name, url in pages.items()}
+    # A refusal, shown on the submission page after the redirect.
+    r = act(analyst, held.id, "approve")
+    seen["refused"] = refused(analyst, r, held.id, 422)
+    r = act(analyst, held.id, "undo", entry="nope", justification="x")
+    seen["refused-2"] = refused(analyst, r, held.id, 400)
+    seen["login"] = app.test_client().get("/review/login?lang=ja").text
+    keys_en = set(CATALOGUE["en"])
+    left = {}
+    for name, page in seen.items():
+        assert '<html lang="ja">' in page, name
+        left[name] = english_left(page)
+    for name, page in seen.items():
+        assert left[name] == [], (name, left[name])
+        parser = _Visible()
+        parser.feed(page)
+        shown = "\n".join(parser.shown)
+        assert not [k for k in keys_en if "." in k and k in shown], name
+
+
+def ROOT_TEXT() -> str:  # noqa: N802 - the demo's Japanese IOC memo
+    from review_fixtures import DEMO
+    return (DEMO / "iocs.txt").read_text(encoding="utf-8")
+
+
+def test_the_checker_finds_english_left_over():
+    # The detector itself: an English sentence in a Japanese page is found, a value is not.
+    assert english_left('<p>Release all holds</p>') == ["Release all holds"]
+    assert english_left('<input placeholder="Search">') == ["Search"]
+    assert english_left('<p>TLP:GREEN csirt-a 2025-01-01</p><pre>any English here</pre>') == []
+
+
+# -- the submission page: held values, bulk actions, approve blocked --------------------------------
+
+def open_holds(ctx, sid: str) -> list[dict]:
+    report = json.loads(ctx.store.get_submission(sid).report)
+    return [h for h in report["holds"] if not h.get("released") and not h.get("withheld")]
+
+
+def test_holds_show_the_held_value_and_the_rule(analyst, ctx, keys):
+    sub = submit_demo(ctx, keys)
+    draft = json.loads(ctx.store.get_submission(sub.id).draft)
+    by_id = {o["id"]: o for o in draft["objects"]} | {o["id"]: o for o in demo("submission.json")["objects"]}
+    holds = open_private_report(ctx, ctx.store.get_submission(sub.id))["holds"]
+    assert holds
+    page = analyst.get(f"/review/submissions/{sub.id}?lang=en").text
+    section = page.split('class="grid holds"')[1].split("</table>")[0]
+    cells = re.findall(r'<td class="mono held-value">([^<]*)</td>\s*<td>(.*?)</td>', section, re.S)
+    assert len(cells) == len(holds)
+    for hold, (shown, rules) in zip(holds, cells):
+        obj = by_id.get(hold["object"]) or by_id[hold["original"]]
+        value = obj.get("pattern") or obj.get("value") or obj.get("name")
+        assert html.unescape(shown) == value
+        assert all(f'<span class="rule">{r}</span>' in rules for r in hold["rules"])
+    assert "infrastructure reported by fewer than k victims" in section
+
+
+def test_approve_is_disabled_with_the_reason_beside_it_until_nothing_blocks(analyst, ctx, keys):
+    sub = submit_demo(ctx, keys)
+    page = analyst.get(f"/review/submissions/{sub.id}?lang=en").text
+    approve = page.split('action="/review/submissions/%s/approve"' % sub.id)[1].split("</form>")[0]
+    assert "disabled" in approve and "Cannot approve yet:" in approve
+    assert f"{len(open_holds(ctx, sub.id))} hold(s) are still open" in approve
+    r = act(analyst, sub.id, "release-all", justification="seen by several members this week")
+    assert r.status_code == 303
+    page = analyst.get(f"/review/submissions/{sub.id}?lang=en").text
+    approve = page.split('action="/review/submissions/%s/approve"' % sub.id)[1].split("</form>")[0]
+    assert "disabled" not in approve and "Cannot approve yet" not in approve
+
+
+def test_release_all_holds_with_one_justification(analyst, ctx, keys):
+    sub = submit_demo(ctx, keys)
+    n = len(open_holds(ctx, sub.id))
+    assert n >= 2
+    r = act(analyst, sub.id, "release-all", justification="short")
+    assert "10〜2000 文字の理由" in refused(analyst, r, sub.id, 400)
+    assert len(open_holds(ctx, sub.id)) == n
+    r = act(analyst, sub.id, "release-all", justification="seen by several members this week")
+    assert r.status_code == 303
+    page = analyst.get(r.headers["Location"]).text
+    assert "すべての保留を解除し" in page
+    assert open_holds(ctx, sub.id) == [] and not ctx.store.get_submission(sub.id).needs_review
+    entries = [e for e in ctx.store.list_audit() if e.subject == sub.id and e.action == "release-all-holds"]
+    assert len(entries) == 1
+    r = act(analyst, sub.id, "release-all", justification="seen by several members this week")
+    assert "未解決の保留はありません" in refused(analyst, r, sub.id, 400)
+    assert act(analyst, sub.id, "approve").status_code == 303
+    assert ctx.store.get_submission(sub.id).status == "published"
+
+
+def test_publish_without_the_held_objects(analyst, ctx, keys):
+    sub = submit_demo(ctx, keys)
+    held = {h["object"] for h in open_holds(ctx, sub.id)}
+    r = act(analyst, sub.id, "withhold", justification="single report; wait for corroboration")
+    assert r.status_code == 303
+    draft = json.loads(ctx.store.get_submission(sub.id).draft)
+    ids = {o["id"] for o in draft["objects"]}
+    assert not held & ids
+    for obj in draft["objects"]:  # nothing refers to a left-out object
+        refs = [obj.get("source_ref"), obj.get("target_ref"), *obj.get("object_refs", [])]
+        assert not held & set(refs), obj["id"]
+    assert open_holds(ctx, sub.id) == []
+    page = analyst.get(f"/review/submissions/{sub.id}?lang=ja").text
+    assert "公開対象から除外" in page
+    assert act(analyst, sub.id, "approve").status_code == 303
+    done = ctx.store.get_submission(sub.id)
+    assert done.status == "published"
+    assert "withhold-held" in [e.action for e in ctx.store.list_audit() if e.subject == sub.id]
+
+
+def test_a_bulk_action_needs_the_csrf_token_and_a_reviewer(app, ctx, keys):
+    sub = submit_demo(ctx, keys)
+    client, _ = sign_in(app, keys.analyst)
+    r = client.post(f"/review/submissions/{sub.id}/release-all", data={"justification": "seen by several members"})
+    assert r.status_code == 400 and open_holds(ctx, sub.id)
+    with pytest.raises(Exception, match="analysts"):
+        queue.rows(ctx, principal=principal(ctx, keys.submitter), flt=SubmissionFilter(), limit=5, offset=0)
+
+
+# -- object count ---------------------------------------------------------------------------------------
+
+def test_a_text_submission_counts_the_objects_made_from_it(ctx, keys):
+    sub = submit_text(ctx, keys, "C2: evil-c2.example\nC2 IP: 203.0.113.9\nCVE-2024-3400\n"
+                      "SHA-256 " + "ab" * 32 + "\n")
+    assert sub.status == "review"
+    assert ctx.store.get_submission(sub.id).object_count >= 3
