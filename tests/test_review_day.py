@@ -238,3 +238,130 @@ def test_a_text_submission_counts_the_objects_made_from_it(ctx, keys):
                       "SHA-256 " + "ab" * 32 + "\n")
     assert sub.status == "review"
     assert ctx.store.get_submission(sub.id).object_count >= 3
+
+
+# -- the queue -----------------------------------------------------------------------------------------
+
+def named_bundle(name: str) -> dict:
+    bundle = json.loads(json.dumps(demo("submission.json")))
+    refs = [o["id"] for o in bundle["objects"] if o["type"] in ("indicator", "malware")]
+    bundle["objects"].append({"type": "report", "spec_version": "2.1", "id": "report--2f1c8a8e-3c1d-4d6e-9a52-0d6f7c1b9e11",
+                              "created": "2025-05-30T00:00:00.000Z", "modified": "2025-05-30T00:00:00.000Z",
+                              "name": name, "published": "2025-05-30T00:00:00.000Z", "object_refs": refs})
+    return bundle
+
+
+def rows_of(page: str) -> list[str]:
+    return re.findall(r'<a href="/review/submissions/(sub_[0-9a-z]+)"', page)
+
+
+def test_queue_rows_have_a_title_and_ioc_counts_per_class(analyst, ctx, keys):
+    sub = submit_demo(ctx, keys, victim_ref="CASE-TITLE", bundle=named_bundle("Spring phishing wave C2 set"))
+    draft = json.loads(ctx.store.get_submission(sub.id).draft)
+    page = analyst.get("/review/?q=CASE-TITLE&lang=ja").text
+    row = re.search(rf"{sub.id}.*?</tr>", page, re.S).group(0)
+    assert "Spring phishing wave C2 set" in row
+    # The classes as documented: indicators by what their pattern compares, and objects by type.
+    expect = {"通信先": 0, "マルウェア": 0, "脆弱性": 0, "TTP": 0}
+    for o in draft["objects"]:
+        if o["type"] == "indicator":
+            if re.search(r"\[(domain-name|ipv4-addr|ipv6-addr|url|email-addr|email-message|network-traffic):",
+                         o["pattern"]):
+                expect["通信先"] += 1
+            elif "[file:" in o["pattern"]:
+                expect["マルウェア"] += 1
+        elif o["type"] in ("infrastructure", "domain-name", "ipv4-addr", "ipv6-addr", "url", "email-addr"):
+            expect["通信先"] += 1
+        elif o["type"] in ("malware", "file", "tool"):
+            expect["マルウェア"] += 1
+        elif o["type"] == "vulnerability":
+            expect["脆弱性"] += 1
+        elif o["type"] == "attack-pattern":
+            expect["TTP"] += 1
+    assert all(expect.values())
+    for label, n in expect.items():
+        assert f">{label} {n}</span>" in row
+
+
+def test_queue_shows_the_oldest_waiting_first_and_searches_reference_and_organisation(analyst, ctx, keys):
+    first = submit_demo(ctx, keys, victim_ref="CASE-ORDER")
+    second = submit_demo(ctx, keys, victim_ref="CASE-ORDER")
+    page = analyst.get("/review/?q=case-order").text  # any case, a part of the reference
+    assert rows_of(page) == [first.id, second.id]
+    assert rows_of(analyst.get("/review/?q=CASE-ORDER&sort=newest").text) == [second.id, first.id]
+    assert rows_of(analyst.get("/review/?q=ORDER%25").text) == []  # a wildcard is a character
+    # An organisation's name finds its submissions.
+    other = submit(ctx, principal=principal(ctx, keys.submitter_b),
+                   body={"bundle": demo("submission.json"), "victim_profile": demo("profile.json"),
+                         "tlp": "green", "victim_ref": "CASE-B"})
+    found = rows_of(analyst.get("/review/?q=csirt-b").text)
+    assert other.id in found and first.id not in found
+
+
+def test_queue_paging_controls(analyst, ctx, keys, monkeypatch):
+    monkeypatch.setattr("hub.web.queue_view.PAGE_SIZE", 2)
+    made = [submit_demo(ctx, keys, victim_ref="CASE-PAGE").id for _ in range(5)]
+    page1 = analyst.get("/review/?q=CASE-PAGE&lang=en").text
+    assert rows_of(page1) == made[:2]
+    assert 'rel="next"' in page1 and 'rel="prev"' not in page1 and "Page 1" in page1
+    nxt = html.unescape(re.search(r'<a href="([^"]+)" class="btn btn-small" rel="next"', page1).group(1))
+    assert "q=CASE-PAGE" in nxt and "page=2" in nxt
+    page2 = analyst.get(nxt).text
+    assert rows_of(page2) == made[2:4] and 'rel="prev"' in page2 and "« First" in page2
+    page3 = analyst.get("/review/?q=CASE-PAGE&page=3&lang=en").text
+    assert rows_of(page3) == made[4:] and 'rel="next"' not in page3
+    assert analyst.get("/review/?q=CASE-PAGE&page=-1").status_code == 200
+
+
+@pytest.mark.parametrize("ref", ["=HYPERLINK(\"http://x.example\")", "+1+2", "-3+4", "@SUM(A1)"])
+def test_queue_csv_export_is_safe_in_a_spreadsheet(analyst, ctx, keys, ref):
+    sub = submit_demo(ctx, keys, victim_ref=ref, bundle=named_bundle("=cmd|' /C calc'!A0"))
+    r = analyst.get("/review/queue.csv?status=review")
+    assert r.status_code == 200 and r.mimetype == "text/csv" and "attachment" in r.headers["Content-Disposition"]
+    table = list(csv.reader(io.StringIO(r.text.lstrip("\ufeff"))))
+    header, body = table[0], table[1:]
+    assert header[:4] == ["id", "org", "victim_ref", "status"]
+    row = next(dict(zip(header, line)) for line in body if line[0] == sub.id)
+    assert row["victim_ref"] == "'" + ref and row["title"] == "'=cmd|' /C calc'!A0"
+    for line in body:  # no cell a spreadsheet would run
+        assert not any(cell[:1] in "=+-@" and cell for cell in line)
+    # Nothing from the victim profile: the CSV holds only what the queue page shows.
+    from review_fixtures import victim_strings
+    assert not [v for v in victim_strings() if v in r.text]
+
+
+def test_queue_csv_needs_a_reviewer(app):
+    r = app.test_client().get("/review/queue.csv")
+    assert r.status_code == 302 and "/review/login" in r.headers["Location"]
+
+
+# -- the overview --------------------------------------------------------------------------------------
+
+def test_overview_draws_its_charts_as_svg_without_script(analyst, ctx, keys):
+    held = submit_demo(ctx, keys, victim_ref="CASE-OV")
+    r = analyst.get("/review/overview?lang=en")
+    assert r.status_code == 200 and "<script" not in r.text
+    assert "script-src 'none'" in r.headers["Content-Security-Policy"]
+    svgs = re.findall(r"<svg .*?</svg>", r.text, re.S)
+    assert len(svgs) >= 4
+    titles = re.findall(r"<svg [^>]*><title>([^<]+)</title>", r.text)
+    assert {"Age of the waiting submissions", "Submissions per day by state (last 14 days)",
+            "Time from submission to publication", "Open holds by rule"} <= set(titles)
+    figures = overview.figures(ctx, principal=principal(ctx, keys.analyst))
+    waiting = sum(n for _, n in figures["queue_age"])
+    assert waiting == len(ctx.store.list_submissions(SubmissionFilter(status="review"), limit=10_000))
+    assert dict(figures["queue_age"])["lt1h"] >= 1
+    open_rules = {}
+    for s in ctx.store.list_submissions(SubmissionFilter(status="review"), limit=10_000):
+        for h in json.loads(s.report)["holds"]:
+            if not h.get("released") and not h.get("withheld"):
+                for rule in h["rules"]:
+                    open_rules[rule] = open_rules.get(rule, 0) + 1
+    assert dict(figures["holds_by_rule"]) == open_rules and open_rules
+    holds_svg = svgs[[i for i, s in enumerate(svgs) if "Open holds by rule" in s][0]]
+    for rule, n in open_rules.items():
+        assert f"<title>{rule}: {n}</title>" in holds_svg
+    today = figures["per_day"][-1]
+    assert today[1]["review"] >= 1 and held.id
+    ja = analyst.get("/review/overview?lang=ja").text
+    assert "待機中の提出の経過時間" in ja

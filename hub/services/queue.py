@@ -29,11 +29,13 @@ class QueueRow:
     agreement: str
 
 
+TITLE_TYPES = ("report", "grouping", "campaign", "intrusion-set", "malware", "indicator", "attack-pattern")
+
+
 def _title(sub: Submission, objects: list) -> str:
-    """The draft's own name for itself: its report's name, else the first named object."""
+    """The draft's own name for itself: its report's name, else a campaign's, a malware's, ..."""
     named = [o for o in objects if isinstance(o, dict) and isinstance(o.get("name"), str) and o["name"].strip()]
-    report = next((o for o in named if o.get("type") == "report"), None)
-    first = report or next((o for o in named if o.get("type") not in ("identity", "marking-definition")), None)
+    first = next((o for kind in TITLE_TYPES for o in named if o.get("type") == kind), None)
     if first is None:
         return ""
     text = " ".join(first["name"].split())

@@ -61,7 +61,7 @@ class ReviewPart(ObjectsPart):
             query = query.where(submissions.c.needs_review == flt.needs_review)
         if flt.victim_ref:
             like = flt.victim_ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(submissions.c.victim_ref.like(f"%{like}%", escape="\\"))
+            query = query.where(submissions.c.victim_ref.ilike(f"%{like}%", escape="\\"))
         if flt.ids is not None:
             query = query.where(submissions.c.id.in_(flt.ids))
         order = (submissions.c.created, submissions.c.id) if flt.oldest_first else (
