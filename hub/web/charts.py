@@ -11,25 +11,27 @@ LEFT, BOTTOM, TOP = 36, 46, 14
 PALETTE = {"queued": "#9aa5b1", "processing": "#7b8794", "review": "#e8a33d", "published": "#2f855a",
            "rejected": "#c53030", "refused": "#822727", "failed": "#553c9a"}
 BAR = "#2b6cb0"
+MAX_SPAN = 104     # a bar never wider than this (two bars must not fill the chart)
+WIDE = 1160        # the per-day chart spans the page
 
 
-def _axis(top: int) -> str:
+def _axis(top: int, width: int = WIDTH) -> str:
     y0 = HEIGHT - BOTTOM
     return (f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{y0}" class="axis"/>'
-            f'<line x1="{LEFT}" y1="{y0}" x2="{WIDTH - 4}" y2="{y0}" class="axis"/>'
+            f'<line x1="{LEFT}" y1="{y0}" x2="{width - 4}" y2="{y0}" class="axis"/>'
             f'<text x="{LEFT - 6}" y="{TOP + 4}" class="tick" text-anchor="end">{top}</text>'
             f'<text x="{LEFT - 6}" y="{y0}" class="tick" text-anchor="end">0</text>')
 
 
-def _frame(title: str, body: str) -> Markup:
-    return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+def _frame(title: str, body: str, width: int = WIDTH) -> Markup:
+    return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {HEIGHT}" role="img" '
                   f'class="chart"><title>{escape(title)}</title>{body}</svg>')
 
 
 def bars(title: str, data: list[tuple[str, int]]) -> Markup:
     """One bar per (label, value)."""
     top = max([v for _, v in data] + [1])
-    span = (WIDTH - LEFT - 8) / max(len(data), 1)
+    span = min((WIDTH - LEFT - 8) / max(len(data), 1), MAX_SPAN)
     plot = HEIGHT - BOTTOM - TOP
     parts = [_axis(top)]
     for i, (label, value) in enumerate(data):
@@ -47,9 +49,9 @@ def bars(title: str, data: list[tuple[str, int]]) -> Markup:
 def stacked(title: str, data: list[tuple[str, dict[str, int]]], names: dict[str, str]) -> Markup:
     """One stacked bar per (label, {series: value}); `names` are the series' shown names, in order."""
     top = max([sum(v.values()) for _, v in data] + [1])
-    span = (WIDTH - LEFT - 8) / max(len(data), 1)
+    span = (WIDE - LEFT - 8) / max(len(data), 1)
     plot = HEIGHT - BOTTOM - TOP - 14
-    parts = [_axis(top)]
+    parts = [_axis(top, WIDE)]
     for i, (label, values) in enumerate(data):
         x = LEFT + 4 + i * span
         y = HEIGHT - BOTTOM
@@ -71,5 +73,5 @@ def stacked(title: str, data: list[tuple[str, dict[str, int]]], names: dict[str,
     for series, name in names.items():
         parts.append(f'<rect x="{lx}" y="{HEIGHT - 16}" width="10" height="10" fill="{PALETTE.get(series, BAR)}"/>'
                      f'<text x="{lx + 14}" y="{HEIGHT - 7}" class="tick">{escape(name)}</text>')
-        lx += 14 + 8 * len(name) + 12 if name.isascii() else 14 + 13 * len(name) + 12
-    return _frame(title, "".join(parts))
+        lx += 14 + sum(6 if ch.isascii() else 10 for ch in name) + 16
+    return _frame(title, "".join(parts), WIDE)
