@@ -21,7 +21,7 @@ from .context import HubContext
 from .domain import SUBMISSION_STATES, TLP_LEVELS
 from .errors import HubError, Invalid, Missing, Unauthenticated
 from .openapi import document
-from .services import permissions, profiles, publication, review, submissions
+from .services import permissions, profiles, publication, review, sightings, submissions
 from .services.validation import check_tree
 from .store.base import Principal, SubmissionFilter
 
@@ -315,6 +315,16 @@ def get_signature(pub_id):
 @bp.get("/v1/signing-key")
 def signing_key():
     return _json({"public_key": ctx().signer.public_key_b64, "algorithm": "Ed25519"})
+
+
+# -- confirmations (issue 15) ---------------------------------------------------------------------
+
+@bp.post("/v1/sightings")
+def confirm_sighting():
+    permissions.require_confirmer(me())  # 403 before the body is parsed
+    body, _ = json_body()
+    fields(body, {"indicator"}, {"indicator"})
+    return _json(sightings.confirm(ctx(), principal=me(), indicator=body["indicator"]), 201)
 
 
 # -- settings ------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from .store.base import Store
 # Inputs up to this size are sanitised in the request; larger ones by the background worker.
 INLINE_LIMIT_BYTES = 256 * 1024
 RETENTION_DAYS = 30
+# DI-17: a value's hold releases itself once this many distinct member organisations reported it.
+CORROBORATION_K = 3
 
 
 @dataclass
@@ -25,6 +27,8 @@ class HubContext:
     inline_limit: int = INLINE_LIMIT_BYTES
     retention_days: int = RETENTION_DAYS
     hub_name: str = "De-identified attack-technique sharing hub"
+    corroboration_k: int = CORROBORATION_K
+    corroboration: bool = True  # off: every DI-17 hold waits for an analyst (bench comparison)
     today: Callable[[], date] = field(default=lambda: datetime.now(timezone.utc).date())
 
     @classmethod
@@ -38,4 +42,6 @@ class HubContext:
             id_secret=read_secret_file(data.secrets / "id_hmac.key"),
             inline_limit=int(config.get("inline_limit_bytes", INLINE_LIMIT_BYTES)),
             retention_days=int(config.get("retention_days", RETENTION_DAYS)),
+            corroboration_k=max(1, int(config.get("corroboration_k", CORROBORATION_K))),
+            corroboration=bool(config.get("corroboration", True)),
         )

@@ -19,6 +19,7 @@ from review_fixtures import demo
 from hub.services import profiles, submissions
 from hub.services.redactions import entry_keys, undoable
 from hub.services.sealed import open_private_report
+from hub.store.base import ObjectFilter
 
 PRINCIPALS = ("submitter-a", "submitter-b", "consumer-b", "consumer-a", "analyst", "admin", "no-key", "revoked")
 REVIEWERS = {"analyst", "admin"}
@@ -48,6 +49,9 @@ ENDPOINTS = [
     ("publication-amber", "GET", "/api/v1/publications/{amber}", None, REVIEWERS),
     ("signing-key", "GET", "/api/v1/signing-key", None, ANY_KEY),
     ("auto-publish", "PUT", "/api/v1/orgs/csirt-a/auto-publish", "auto", {"admin"}),
+    # Members whose organisation reads the indicator's collection confirm it; the hub's keys do not.
+    ("confirm-sighting", "POST", "/api/v1/sightings", "sighting",
+     {"consumer-a", "consumer-b", "submitter-a", "submitter-b"}),
     ("openapi", "GET", "/api/openapi.json", None, EVERYONE),
 ]
 CELLS = [(p, e) for e, p in itertools.product(ENDPOINTS, PRINCIPALS)]
@@ -103,6 +107,10 @@ def _body(h, kind: str | None, sid: str | None, n: int):
         return {"tlp": "amber"}
     if kind == "auto":
         return {"enabled": False}
+    if kind == "sighting":
+        green = h.store.find_collection("TLP:GREEN")
+        objects = [json.loads(b) for b in h.store.get_objects(green.id, ObjectFilter(), 1000).items]
+        return {"indicator": next(o["sighting_of_ref"] for o in objects if o["type"] == "sighting")}
     sub = h.store.get_submission(sid)
     if kind == "undo":
         entries = open_private_report(h.ctx, sub)["entries"]

@@ -26,13 +26,14 @@ def apply_edits(result, original: dict, profile: VictimProfile, edits: list[dict
         hits = recheck(draft, original, profile)
         if hits:
             raise LeakRefused(hits)
-    released = {e["object"]: e["justification"] for e in edits if e.get("op") == "release"}
+    released = {e["object"]: e for e in edits if e.get("op") == "release"}
     withheld = {e["object"]: e["justification"] for e in edits if e.get("op") == "withhold"}
     open_holds = []
     for hold in private["holds"]:
         if hold["object"] in released:
             hold["released"] = True
-            hold["justification"] = released[hold["object"]]
+            hold["justification"] = released[hold["object"]]["justification"]
+            hold["released_by"] = released[hold["object"]].get("by")  # the analyst's key id
         elif hold["object"] in withheld:
             hold["withheld"] = True
             hold["justification"] = withheld[hold["object"]]

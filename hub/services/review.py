@@ -18,7 +18,7 @@ from ..context import HubContext
 from ..domain import now_us
 from ..errors import Invalid, Refused, WrongState
 from ..store.base import Conflict, Principal, Submission
-from . import audit, permissions, validation
+from . import audit, corroboration, permissions, validation
 from .pipeline import draft_columns, run_sanitiser
 from .redactions import find_entry, undoable
 from .sealed import open_payload, open_private_report, seal_payload
@@ -173,9 +173,12 @@ def reject(ctx: HubContext, *, principal: Principal | None, submission_id: objec
         with ctx.store.transaction():
             updated = ctx.store.update_submission(sub.id, expect_status=("review", "refused", "failed"),
                                                   status="rejected", message=reason.strip(), decided=now_us())
+            keys = corroboration.forget_submission(ctx, submission_id=sub.id)
             audit.record(ctx.store, principal, "reject", sub.id, {"reason_chars": len(reason)})
     except Conflict as exc:
         raise WrongState(str(exc)) from None
+    # Its reports no longer count: holds it had helped release in other drafts come back.
+    corroboration.propagate(ctx, keys=keys, reached_k_only=False)
     return updated
 
 

@@ -18,9 +18,10 @@ from ..context import HubContext
 from ..domain import IOC_TYPES, format_us, new_id, now_us
 from ..errors import Missing, WrongState
 from ..store.base import Principal, Submission, SubmissionFilter
-from . import audit, permissions, validation
+from . import audit, corroboration, permissions, validation
 from .agreements import publication_gate
 from .permissions import HUB
+from .corrholds import annotate
 from .pipeline import draft_columns, run_sanitiser
 from .publication import maybe_auto_publish
 from .redactions import entry_keys
@@ -89,10 +90,14 @@ def sanitise(ctx: HubContext, *, submission: Submission) -> Submission:
         # The exception's text may quote input (a KeyError of a value): only its type is logged.
         log.error("submission %s: sanitiser failed unexpectedly (%s)", submission.id, type(exc).__name__)
         return _finish(ctx, submission, "failed", message="internal error while sanitising; an operator was notified")
+    # Its values as they would be published join the index; its own report now counts too.
+    keys = corroboration.record_submission(ctx, submission=submission, bundle=draft)
+    holds = annotate(ctx, draft, private, holds)
     columns = draft_columns(ctx, submission.id, draft, private, holds)
     if submission.input_format != "stix":  # a CSV or text list has no objects until the sanitiser made them
         columns["object_count"] = sum(1 for o in draft.get("objects", []) if o.get("type") in IOC_TYPES)
     sub = ctx.store.update_submission(submission.id, expect_status=("processing",), status="review", **columns)
+    corroboration.propagate(ctx, keys=keys, exclude=sub.id)  # earlier submissions with these values
     return maybe_auto_publish(ctx, submission=sub)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..errors import HubError, Invalid, Missing, WrongState
+from .base_corroboration import CorroborationIndex
 
 
 class StoreError(HubError):
@@ -204,7 +205,7 @@ class AuditEntry:
     hash: str
 
 
-class Store(ABC):
+class Store(CorroborationIndex, ABC):
     """Everything the hub persists."""
 
     # -- schema and units of work -----------------------------------------------------

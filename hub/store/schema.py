@@ -189,6 +189,21 @@ audit_log = Table(
     sqlite_autoincrement=True,
 )
 
+# Corroboration index (issue 15): which member organisations reported a normalised
+# infrastructure value, keyed by HMAC(hub secret, value) -- never the value in clear. A row per
+# (value, organisation, source): a submission that reached review, or a confirmation (sighting)
+# of a published indicator. Rejecting a submission deletes its rows.
+corr_reports = Table(
+    "corr_reports", metadata,
+    Column("value_hmac", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("org", String(200), ForeignKey("orgs.name"), nullable=False),
+    Column("source", String(80), nullable=False),  # a submission id or "sighting:<indicator id>"
+    Column("created", BigInteger, nullable=False),
+    UniqueConstraint("value_hmac", "org", "source", name="corr_reports_once"),
+)
+Index("corr_reports_source", corr_reports.c.source)
+
 
 # -- migrations ----------------------------------------------------------------------------
 
@@ -211,10 +226,17 @@ def _add_review(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _add_corroboration(conn: Connection) -> None:
+    corr_reports.create(conn, checkfirst=True)
+    for index in corr_reports.indexes:
+        index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "create every table", _create_everything),
     (2, "NDA agreements", _add_agreements),
     (3, "submissions, profiles, publications, audit log, inboxes", _add_review),
+    (4, "corroboration index", _add_corroboration),
 ]
 LATEST = MIGRATIONS[-1][0]
 

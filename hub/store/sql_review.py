@@ -176,6 +176,20 @@ class ReviewPart(ObjectsPart):
         self._note_inserted(len(rows))
         return result
 
+    def publish_objects(self, collection_id: str, objects: list[dict], publication: Publication) -> AddResult:
+        result = AddResult()
+        prepared, failures = self.prepare_objects(objects)
+        if failures:
+            raise InvalidArgument(f"object {failures[0][0]}: {failures[0][1]}")
+        with self._write(objects_lock=True) as conn:
+            rows = self._add_prepared(conn, collection_id, prepared, to_micros(datetime.now(timezone.utc)), result)
+            conn.execute(publications.insert().values(
+                id=publication.id, submission_id=publication.submission_id, collection_id=collection_id,
+                created=publication.created, manifest=publication.manifest, signature=publication.signature,
+                public_key=publication.public_key))
+        self._note_inserted(len(rows))
+        return result
+
     def get_publication(self, publication_id: str) -> Publication | None:
         with self._read() as conn:
             row = conn.execute(select(publications).where(publications.c.id == publication_id)).first()
