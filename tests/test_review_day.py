@@ -91,7 +91,7 @@ ALLOWED = re.compile(
     r"\b(DI|P)-?\d\d?\b|NDA-\d\d|CASE-[A-Z0-9]+|csirt-[ab]|peer-b|hub-operator|KEY_ID\.SECRET|"
     r"\b(JA|EN|ID|API|IOC|TTP|CSIRT|TLP|STIX|CSV|admin|analyst|submitter|consumer|stix|text|csv|api|inline|"
     r"background|victim_ref|LIKE|k|NDA|SHA-256|identity|note|indicator|malware|file|domain|email|internal-ip|"
-    r"ip|url)\b|\[[A-Z-]+\]|<[a-z]+>")
+    r"ip|url|URL|IP)\b|\[[A-Z-]+\]|<[a-z]+>")
 
 
 def english_left(html: str) -> list[str]:
@@ -365,3 +365,26 @@ def test_overview_draws_its_charts_as_svg_without_script(analyst, ctx, keys):
     assert today[1]["review"] >= 1 and held.id
     ja = analyst.get("/review/overview?lang=ja").text
     assert "待機中の提出の経過時間" in ja
+
+
+# -- corroboration in the review view (issue 15 items 1-2, through their services) ----------------------
+
+def test_holds_say_reported_by_n_of_k_and_a_value_finds_its_submissions(analyst, ctx, keys):
+    mine = submit_demo(ctx, keys, victim_ref="CASE-CORR")
+    other = submit(ctx, principal=principal(ctx, keys.submitter_b),
+                   body={"bundle": demo("submission.json"), "victim_profile": demo("profile.json"), "tlp": "green",
+                         "victim_ref": "CASE-CORR-B"})
+    private = open_private_report(ctx, ctx.store.get_submission(mine.id))
+    di17 = [h for h in private["holds"] if "DI-17" in h["rules"]]
+    assert di17
+    page = analyst.get(f"/review/submissions/{mine.id}?lang=en").text
+    # Two organisations (csirt-a and csirt-b) reported the demo's C2 values; k is the policy's.
+    assert f"reported by 2 of {ctx.corroboration_k}" in page
+    assert f"2 / {ctx.corroboration_k} 組織が報告" in analyst.get(f"/review/submissions/{mine.id}?lang=ja").text
+    assert "csirt-b" not in page.split('class="grid holds"')[1].split("</table>")[0]  # never who reported
+    # Search by value, in another written form: both submissions, nothing else.
+    found = rows_of(analyst.get("/review/?q=UPDATE-CHECK.EXAMPLE.NET").text)
+    assert mine.id in found and other.id in found
+    assert all(ctx.store.get_submission(s).victim_ref in ("CASE-CORR", "CASE-CORR-B") or
+               "update-check.example.net" in (ctx.store.get_submission(s).draft or "") for s in found)
+    assert rows_of(analyst.get("/review/?q=never-reported.example").text) == []

@@ -19,6 +19,7 @@ AGE_BUCKETS = (("lt1h", HOUR), ("lt4h", 4 * HOUR), ("lt1d", 24 * HOUR), ("lt3d",
 WAITING = ("queued", "processing", "review")
 DAYS = 14
 MAX_SUBMISSIONS = 20_000
+MAX_CORROBORATION_SOURCES = 2_000
 
 
 def _bucket(micros: int) -> str:
@@ -57,6 +58,16 @@ def figures(ctx: HubContext, *, principal: Principal | None, now: int | None = N
         "per_day": [(d, {st: per_day[d].get(st, 0) for st in SUBMISSION_STATES}) for d in days],
         "to_publication": [(name, to_publish.get(name, 0)) for name, _ in AGE_BUCKETS],
         "holds_by_rule": sorted(holds.items()),
+        "corroborated": _corroborated(ctx, [s for s in subs if _day(s.created) in per_day], days),
         "waiting": sum(age.values()),
         "total": len(subs),
     }
+
+
+def _corroborated(ctx: HubContext, subs: list, days: list[str]) -> list[tuple[str, int]]:
+    """Per day: the values (counted by their HMAC key, never shown) that two or more member
+    organisations reported, by the day of their latest report."""
+    keys = {key for s in subs[:MAX_CORROBORATION_SOURCES] for key in ctx.store.corr_keys(s.id)}
+    stats = ctx.store.corr_stats(sorted(keys)) if keys else {}
+    per_day = Counter(_day(st.last_us) for st in stats.values() if st.count >= 2)
+    return [(d, per_day.get(d, 0)) for d in days]

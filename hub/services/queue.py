@@ -12,7 +12,7 @@ import orjson
 from ..context import HubContext
 from ..domain import IOC_CLASSES, format_us, ioc_counts
 from ..store.base import Principal, Submission, SubmissionFilter
-from . import permissions
+from . import corroboration, permissions
 from .agreements import publication_gate
 from .submissions import listing
 
@@ -50,6 +50,19 @@ def _row(ctx: HubContext, sub: Submission, today: str) -> QueueRow:
     holds = [h for h in report.get("holds", []) if not h.get("released") and not h.get("withheld")]
     return QueueRow(sub=sub, title=_title(sub, objects), counts=ioc_counts(objects), open_holds=len(holds),
                     agreement=publication_gate(ctx.store, sub.org, sub.victim_ref, today).status)
+
+
+def search(ctx: HubContext, *, principal: Principal | None, flt: SubmissionFilter, query: str,
+           orgs: list[str]) -> SubmissionFilter:
+    """The queue filter for a search: an organisation's exact name, else the submissions that
+    reported the value (any written form, through the HMAC index), else a part of a reference."""
+    permissions.require_reviewer(principal)
+    if query in orgs and flt.org is None:
+        return replace(flt, org=query)
+    found = corroboration.find_submissions_by_value(ctx, principal=principal, value=query)
+    if found:
+        return replace(flt, ids=tuple(s.id for s in found))
+    return replace(flt, victim_ref=query)
 
 
 def rows(ctx: HubContext, *, principal: Principal | None, flt: SubmissionFilter, limit: int,

@@ -29,16 +29,11 @@ def _chosen() -> tuple[dict, SubmissionFilter]:
         "q": q,
         "sort": args.get("sort") if args.get("sort") in SORTS else "",
     }
-    org = chosen["org"] or None
-    ref = None
-    if q:  # a search names an organisation (exactly) or a part of a reference
-        if q in orgs and org is None:
-            org = q
-        else:
-            ref = q
-    flt = SubmissionFilter(org=org, status=chosen["status"] or None, tlp=chosen["tlp"] or None,
+    flt = SubmissionFilter(org=chosen["org"] or None, status=chosen["status"] or None, tlp=chosen["tlp"] or None,
                            needs_review={"yes": True, "no": False}.get(chosen["needs_review"]),
-                           victim_ref=ref, oldest_first=chosen["sort"] != "newest")
+                           oldest_first=chosen["sort"] != "newest")
+    if q:
+        flt = queue_service.search(ctx(), principal=g.principal, flt=flt, query=q, orgs=orgs)
     return {"orgs": orgs, "chosen": chosen}, flt
 
 
@@ -84,5 +79,6 @@ def overview_page():
         "per_day": charts.stacked(t("ov.per_day"), f["per_day"], states),
         "to_publication": charts.bars(t("ov.to_publication"), [(t("age." + n), v) for n, v in f["to_publication"]]),
         "holds_by_rule": charts.bars(t("ov.holds_by_rule"), f["holds_by_rule"]) if f["holds_by_rule"] else None,
+        "corroborated": charts.bars(t("ov.corroborated"), [(d[5:], n) for d, n in f["corroborated"]]),
     }
     return render_template("overview.html", charts=figures, waiting=f["waiting"], total=f["total"])

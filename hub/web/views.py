@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from ..context import HubContext
 from ..domain import TLP_LEVELS
 from ..errors import HubError, Missing
-from ..services import permissions, publication, review
+from ..services import corroboration, permissions, publication, review
 from ..services.agreements import publication_gate
 from ..services.pipeline import effective_profile
 from ..services.redactions import entry_keys, undoable
@@ -146,7 +146,8 @@ def _submission_page(sid: str, error: str | None = None, status: int = 200):
     original, source = _original(sub, entries)
     draft = None
     bundle = json.loads(sub.draft) if sub.draft else {}
-    holds = [{**h, "value": _held_value(h, bundle, source)} for h in holds]
+    counts = corroboration.hold_reporters(ctx(), principal=g.principal, submission_id=sub.id)
+    holds = [{**h, "value": _held_value(h, bundle, source), **counts.get(h.get("object"), {})} for h in holds]
     if sub.draft:
         draft = {"html": render_bundle(bundle, draft_marks(entries), MAX_OBJECTS_SHOWN),
                  "total": len(bundle.get("objects", []))}
