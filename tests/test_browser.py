@@ -2,7 +2,7 @@
 real `hub serve`: an analyst signs in, reviews the demo submission, adds a redaction, releases
 the holds and approves; a peer then reads the published objects over TAXII.
 
-With HUB_SCREENSHOTS=1 the second test also writes docs/screenshots/{queue,submission,overview}-{ja,en}.png.
+With HUB_SCREENSHOTS=1 the second test also writes docs/screenshots/{queue,submission,review-actions,overview}-{ja,en}.png.
 Chromium is required: without it the test fails (CI installs it, see .ci/run)."""
 from __future__ import annotations
 
@@ -47,6 +47,18 @@ def shoot(page, name: str, *, height: int | None = None) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     clip = {"x": 0, "y": 0, "width": 1280, "height": height} if height else None
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=bool(clip), clip=clip)
+
+
+def shoot_actions(page, name: str) -> None:
+    """The holds and the actions: from the holds card to the end of the actions card (a freshly
+    loaded page is not scrolled, so the boxes are page coordinates)."""
+    if os.environ.get("HUB_SCREENSHOTS") != "1":
+        return
+    box = page.locator("section.card:has(table.holds)").bounding_box()
+    end = page.locator("section.card.actions").bounding_box()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True,
+                    clip={"x": 0, "y": box["y"] - 10, "width": 1280, "height": end["y"] + end["height"] - box["y"] + 20})
 
 
 def test_analyst_reviews_and_publishes_in_a_real_browser(tmp_path):
@@ -172,7 +184,8 @@ def bulk_actions(page, server: Server, first: str, second: str, other: str) -> N
     assert approve.is_disabled() and "承認できません" in page.locator("#approve-blocked").inner_text()
     assert page.locator("td.held-value").count() == 3
     assert "update-check.example.net" in page.locator("table.holds").inner_text()
-    shoot(page, "submission-ja", height=2200)
+    shoot(page, "submission-ja", height=1750)
+    shoot_actions(page, "review-actions-ja")
     # A refused action comes back to the submission page with the message in Japanese.
     bulk = page.locator("form[action$='/release-all']")
     bulk.locator("textarea").fill(" " * 12)  # long enough for the browser, empty for the hub
@@ -190,7 +203,8 @@ def bulk_actions(page, server: Server, first: str, second: str, other: str) -> N
     # English: leave the held objects out, then publish the rest.
     page.goto(f"{server.base}/review/submissions/{second}?lang=en")
     assert page.locator("form.approve button").is_disabled()
-    shoot(page, "submission-en", height=2200)
+    shoot(page, "submission-en", height=1750)
+    shoot_actions(page, "review-actions-en")
     held_ids = [t.strip() for t in page.locator("table.holds td.mono.small").all_inner_texts()]
     assert len(held_ids) == 3
     withhold = page.locator("form[action$='/withhold']")
