@@ -335,3 +335,34 @@ def test_a_second_quickstart_shows_the_queue_as_it_is(tmp_path):
     again = _cli("quickstart", "--data-dir", str(tmp_path / "qs"), "--no-serve")
     assert again.returncode == 0 and "review queue:                   empty (2 published)" in again.stdout
     assert f"/review/submissions/{state['waiting']}" not in again.stdout
+
+
+def test_queue_search_order_and_bulk_actions_on_both_databases(env):
+    """The store's queue filters (reference part in any case, wildcards literal, ids, oldest
+    first) and the bulk review services, on SQLite and PostgreSQL."""
+    from hub.services import queue
+    from hub.services.review import release_all_holds, withhold_held
+
+    first, second = _submit(env, ref="Case-Q_1"), _submit(env, ref="case-q_2")
+    for ref in ("Case-Q_1", "case-q_2"):
+        assert hub_cli(["agreement", "add", "--org", "csirt-a", "--victim-ref", ref, "--signed-on", "2025-01-01",
+                        "--data-dir", str(env.data.path)]) == 0
+    _submit(env, ref="CASEXQ")
+    store = env.ctx.store
+    found = store.list_submissions(SubmissionFilter(victim_ref="CASE-Q_", oldest_first=True))
+    assert [s.id for s in found] == [first.id, second.id]  # "_" is a character, not a wildcard
+    assert [s.id for s in store.list_submissions(SubmissionFilter(victim_ref="case-q"))] == [second.id, first.id]
+    assert store.list_submissions(SubmissionFilter(victim_ref="%")) == []
+    assert [s.id for s in store.list_submissions(SubmissionFilter(ids=(second.id,)))] == [second.id]
+    # Release all holds at once; leave the held objects out of the other; both then publish.
+    release_all_holds(env.ctx, principal=env.analyst, submission_id=first.id, justification="seen at many members")
+    withhold_held(env.ctx, principal=env.analyst, submission_id=second.id, justification="single report, wait")
+    for sub in (first, second):
+        assert not store.get_submission(sub.id).needs_review
+        assert approve(env.ctx, principal=env.analyst, submission_id=sub.id).status == "published"
+    actions = [e.action for e in store.list_audit() if e.subject in (first.id, second.id)]
+    assert actions.count("release-all-holds") == 1 and actions.count("withhold-held") == 1
+    with pytest.raises(Forbidden):
+        release_all_holds(env.ctx, principal=env.submitter, submission_id=first.id, justification="x" * 20)
+    text = queue.export_csv(env.ctx, principal=env.analyst, flt=SubmissionFilter(victim_ref="case-q"))
+    assert text.count("\r\n") == 3 and first.id in text and second.id in text
