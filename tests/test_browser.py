@@ -2,7 +2,8 @@
 real `hub serve`: an analyst signs in, reviews the demo submission, adds a redaction, releases
 the holds and approves; a peer then reads the published objects over TAXII.
 
-With HUB_SCREENSHOTS=1 the second test also writes docs/screenshots/{queue,submission,review-actions,overview}-{ja,en}.png.
+With HUB_SCREENSHOTS=1 the second test also writes
+docs/screenshots/{queue,submission,review-actions,overview}-{ja,en}.png.
 Chromium is required: without it the test fails (CI installs it, see .ci/run)."""
 from __future__ import annotations
 
@@ -58,7 +59,8 @@ def shoot_actions(page, name: str) -> None:
     end = page.locator("section.card.actions").bounding_box()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True,
-                    clip={"x": 0, "y": box["y"] - 10, "width": 1280, "height": end["y"] + end["height"] - box["y"] + 20})
+                    clip={"x": 0, "y": box["y"] - 10, "width": 1280,
+                          "height": end["y"] + end["height"] - box["y"] + 20})
 
 
 def test_analyst_reviews_and_publishes_in_a_real_browser(tmp_path):

@@ -37,7 +37,8 @@ def ctx(keys):
 
 @pytest.fixture(scope="module")
 def app(ctx):
-    return create_app(ctx.store, ctx=ctx, test_config={"SECRET_KEY": "test-day-session-key-0123456789", "TESTING": True})
+    return create_app(ctx.store, ctx=ctx,
+                      test_config={"SECRET_KEY": "test-day-session-key-0123456789", "TESTING": True})
 
 
 @pytest.fixture
@@ -68,7 +69,8 @@ class _Visible(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         classes = (attrs.get("class") or "").split()
-        skip = tag in self.SKIP or {"mono", "held-value", "value"} & set(classes) or bool(self._skips and self._skips[-1])
+        skip = (tag in self.SKIP or bool({"mono", "held-value", "value"} & set(classes))
+                or bool(self._skips and self._skips[-1]))
         if tag not in ("input", "meta", "link", "br", "rect", "line"):
             self._skips.append(skip)
         if not skip:
@@ -245,7 +247,8 @@ def test_a_text_submission_counts_the_objects_made_from_it(ctx, keys):
 def named_bundle(name: str) -> dict:
     bundle = json.loads(json.dumps(demo("submission.json")))
     refs = [o["id"] for o in bundle["objects"] if o["type"] in ("indicator", "malware")]
-    bundle["objects"].append({"type": "report", "spec_version": "2.1", "id": "report--2f1c8a8e-3c1d-4d6e-9a52-0d6f7c1b9e11",
+    bundle["objects"].append({"type": "report", "spec_version": "2.1",
+                              "id": "report--2f1c8a8e-3c1d-4d6e-9a52-0d6f7c1b9e11",
                               "created": "2025-05-30T00:00:00.000Z", "modified": "2025-05-30T00:00:00.000Z",
                               "name": name, "published": "2025-05-30T00:00:00.000Z", "object_refs": refs})
     return bundle

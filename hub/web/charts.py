@@ -66,7 +66,8 @@ def stacked(title: str, data: list[tuple[str, dict[str, int]]], names: dict[str,
                          f'{value}</title></rect>')
         total = sum(values.values())
         if total:
-            parts.append(f'<text x="{x + span * 0.35:.1f}" y="{y - 3:.1f}" class="val" text-anchor="middle">{total}</text>')
+            parts.append(f'<text x="{x + span * 0.35:.1f}" y="{y - 3:.1f}" class="val" '
+                         f'text-anchor="middle">{total}</text>')
         parts.append(f'<text x="{x + span * 0.35:.1f}" y="{HEIGHT - BOTTOM + 14}" class="tick" '
                      f'text-anchor="middle">{escape(label[5:])}</text>')
     lx = LEFT
