@@ -12,13 +12,14 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from review_fixtures import demo, setup_hub
+from review_fixtures import demo, hub, setup_hub
 from test_web import act, csrf_of, principal, refused, sign_in, submit_demo
 
 from hub.app import create_app
 from hub.context import HubContext
 from hub.datadir import DataDir
 from hub.services import overview, queue
+from hub.services.review import withhold_held
 from hub.services.sealed import open_private_report
 from hub.services.submissions import submit
 from hub.store.base import SubmissionFilter
@@ -222,6 +223,22 @@ def test_publish_without_the_held_objects(analyst, ctx, keys):
     done = ctx.store.get_submission(sub.id)
     assert done.status == "published"
     assert "withhold-held" in [e.action for e in ctx.store.list_audit() if e.subject == sub.id]
+
+
+def test_left_out_objects_stay_out_when_k_members_report_them_later(tmp_path):
+    keys = setup_hub(tmp_path / "hubdata")
+    ctx = HubContext.from_datadir(DataDir(keys.data_dir))
+    sub = submit_demo(ctx, keys)
+    withhold_held(ctx, principal=principal(ctx, keys.analyst), submission_id=sub.id,
+                  justification="single report; wait for corroboration")
+    hub("org", "add", "csirt-c", "--type", "csirt", "--sector", "energy", "--region", "JP", data_dir=keys.data_dir)
+    submitter_c = hub("key", "create", "--org", "csirt-c", "--role", "submitter", data_dir=keys.data_dir)
+    for key in (keys.submitter_b, submitter_c):  # k = 3 organisations now report the demo's C2
+        submit(ctx, principal=principal(ctx, key),
+               body={"bundle": demo("submission.json"), "victim_profile": demo("profile.json"), "tlp": "green",
+                     "victim_ref": "CASE-LATER"})
+    assert open_holds(ctx, sub.id) == [] and not ctx.store.get_submission(sub.id).needs_review
+    assert "corroboration-release" not in [e.action for e in ctx.store.list_audit() if e.subject == sub.id]
 
 
 def test_a_bulk_action_needs_the_csrf_token_and_a_reviewer(app, ctx, keys):
