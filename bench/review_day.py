@@ -123,7 +123,8 @@ def _day(server, keys: dict, reports: list[dict], rng: random.Random, mode_on: b
                 "victim_profile": {"organization_names": [f"Victim Corp {n}"], "domains": [f"victim{n}.example"]}}
         start = time.monotonic()
         r = requests.post(f"{api}/submissions", auth=auth(keys[rep["org"]]), json=body, timeout=120)
-        r.raise_for_status()
+        if r.status_code >= 300:
+            raise SystemExit(f"submission {i}: {r.status_code} {r.text}")
         answered = time.monotonic()
         row = {"n": i, "org": rep["org"], "c2": rep["c2"], "reporters": rep["reporters"], "id": r.json()["id"],
                "arrival": DAY_START + STEP_MIN * i, "actions": 0, "published_min": None, "latency_s": None}

@@ -59,7 +59,10 @@ def submit(ctx: HubContext, *, principal: Principal | None, body: object, source
     payload = {"input": req.source_input, "profile": profile, "edits": [], "received": now}
     sub = Submission(
         id=sid, org=principal.org, key_id=principal.key_id, source=source, input_format=req.source_input["format"],
-        tlp=tlp, victim_ref=victim_ref, attribution=attribution, status="queued", mode=mode, needs_review=True,
+        tlp=tlp, victim_ref=victim_ref, attribution=attribution, needs_review=True, mode=mode,
+        # Inline: claimed from the start, so `hub serve`'s worker cannot take it between the insert
+        # and the sanitiser (a crash leaves it processing; requeue_stale hands it to the worker).
+        status="processing" if mode == "inline" else "queued",
         object_count=len(objects) if isinstance(objects, list) else 0, created=now, updated=now,
         sealed=seal_payload(ctx, sid, payload), status_id=status_id)
     with ctx.store.transaction():
@@ -68,8 +71,7 @@ def submit(ctx: HubContext, *, principal: Principal | None, body: object, source
                                                            "format": sub.input_format, "mode": mode, "tlp": tlp})
     log.info("submission %s accepted (%s, %s)", sid, sub.input_format, mode)
     if mode == "inline":
-        claimed = ctx.store.update_submission(sid, expect_status=("queued",), status="processing")
-        return sanitise(ctx, submission=claimed)
+        return sanitise(ctx, submission=sub)
     return sub
 
 
@@ -90,13 +92,15 @@ def sanitise(ctx: HubContext, *, submission: Submission) -> Submission:
         # The exception's text may quote input (a KeyError of a value): only its type is logged.
         log.error("submission %s: sanitiser failed unexpectedly (%s)", submission.id, type(exc).__name__)
         return _finish(ctx, submission, "failed", message="internal error while sanitising; an operator was notified")
-    # Its values as they would be published join the index; its own report now counts too.
-    keys = corroboration.record_submission(ctx, submission=submission, bundle=draft)
-    holds = annotate(ctx, draft, private, holds)
-    columns = draft_columns(ctx, submission.id, draft, private, holds)
-    if submission.input_format != "stix":  # a CSV or text list has no objects until the sanitiser made them
-        columns["object_count"] = sum(1 for o in draft.get("objects", []) if o.get("type") in IOC_TYPES)
-    sub = ctx.store.update_submission(submission.id, expect_status=("processing",), status="review", **columns)
+    # Its values as they would be published join the index with the move to review (one unit of
+    # work); its own report now counts too.
+    with ctx.store.transaction():
+        keys = corroboration.record_submission(ctx, submission=submission, bundle=draft)
+        holds = annotate(ctx, draft, private, holds)
+        columns = draft_columns(ctx, submission.id, draft, private, holds)
+        if submission.input_format != "stix":  # a CSV or text list has no objects until the sanitiser made them
+            columns["object_count"] = sum(1 for o in draft.get("objects", []) if o.get("type") in IOC_TYPES)
+        sub = ctx.store.update_submission(submission.id, expect_status=("processing",), status="review", **columns)
     corroboration.propagate(ctx, keys=keys, exclude=sub.id)  # earlier submissions with these values
     return maybe_auto_publish(ctx, submission=sub)
 
