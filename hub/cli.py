@@ -19,8 +19,8 @@ from sanitizer import BadInput, LeakRefused, Policy, VictimProfile, sanitize
 
 from . import admin, cli_review, feed
 from . import secrets as hub_secrets
-from .cli_io import (EXIT_OK, Parser, common, dump, emit, load_input, parse_json, parse_now, read_bytes,
-                     write_atomic)
+from .cli_io import (EXIT_OK, Parser, common, dump, emit, load_input, parse_json, parse_now, poll_key,
+                     read_bytes, write_atomic)
 from .demo import run_demo
 from .errors import EXIT_BAD_INPUT, EXIT_REFUSED, HubError, Invalid
 from .services import accounts, agreements
@@ -154,9 +154,12 @@ def _add_operator_commands(sub) -> None:
     p = sub.add_parser("poll", help="pull what is new from a TAXII 2.1 collection")
     p.add_argument("url", help="API root URL, e.g. http://127.0.0.1:8080/hub/")
     p.add_argument("--collection", required=True)
-    p.add_argument("--user", required=True, help="key id")
-    p.add_argument("--password", required=True, help="key")
+    p.add_argument("--user", help="key id (default: the part of the key before the dot)")
+    p.add_argument("--key-file", help="a file holding the key (mode 600); default: $HUB_KEY")
+    p.add_argument("--password", help=argparse.SUPPRESS)  # older scripts: the key on the command line
     p.add_argument("-o", "--output-dir", help="write bundles here (default: JSON lines on stdout)")
+    p.add_argument("--merge", action="store_true",
+                   help="write one bundle per run (all pages together, relationships kept) instead of one per page")
     p.add_argument("--state", help="where to remember the last position (default: OUTPUT_DIR/poll-state.json)")
     p.add_argument("--page-size", type=int, default=1000)
     p.add_argument("--json", action="store_true")
@@ -229,8 +232,9 @@ def cmd_publish(args) -> int:
 def cmd_poll(args) -> int:
     """`hub poll`: exit 2 with one line when the server refuses or cannot be reached."""
     try:
-        result = feed.poll(args.url, args.collection, args.user, args.password, args.output_dir, args.state,
-                           args.page_size)
+        user, key = poll_key(args.user, args.key_file, args.password)
+        result = feed.poll(args.url, args.collection, user, key, args.output_dir, args.state, args.page_size,
+                           merge=args.merge)
     except requests.HTTPError as exc:
         raise Invalid(f"poll: the server answered {exc.response.status_code}") from None
     except requests.ConnectionError:

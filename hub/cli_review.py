@@ -76,8 +76,10 @@ def add_commands(sub, common, parser_class) -> None:
     p.set_defaults(func=lambda a: _sessions(a, sessions.revoke, session=a.session, key_id=a.key))
 
     p = common(sub.add_parser("quickstart", help="set up a demo hub, push a demo submission through review, serve"))
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to serve on (default 127.0.0.1: this machine only; 0.0.0.0: every interface)")
+    p.add_argument("--port", type=int, default=8080,
+                   help="TCP port to serve on (default 8080); a port in use is refused before anything is set up")
     p.add_argument("--no-serve", action="store_true", help="set up and print, then exit")
     p.set_defaults(func=cmd_quickstart)
 

@@ -144,8 +144,10 @@ def session_key(id_secret: bytes) -> bytes:
 
 
 def poll(url: str, collection_id: str, user: str, password: str, out_dir: str | None,
-         state_file: str | None, page_size: int = 1000) -> dict:
-    """Pull what is new since the last run (added_after = the last X-TAXII-Date-Added-Last seen)."""
+         state_file: str | None, page_size: int = 1000, merge: bool = False) -> dict:
+    """Pull what is new since the last run (added_after = the last X-TAXII-Date-Added-Last seen).
+    With `merge`, all pages go into one bundle (a MISP import keeps the relationships between
+    objects of different pages), and the position is remembered once that bundle is written."""
     state_path = Path(state_file) if state_file else (Path(out_dir) / "poll-state.json" if out_dir
                                                       else Path("hub-poll-state.json"))
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
@@ -159,10 +161,17 @@ def poll(url: str, collection_id: str, user: str, password: str, out_dir: str | 
         if header and (last_seen["value"] is None or header > last_seen["value"]):
             last_seen["value"] = header
 
+    def save_position():
+        if last_seen["value"]:
+            state[key] = last_seen["value"]
+            state_path.parent.mkdir(parents=True, exist_ok=True)
+            state_path.write_text(json.dumps(state, indent=2))
+
     coll._conn.session.hooks["response"].append(remember)
     if out_dir:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
     count = pages = 0
+    merged: dict[str, dict] = {}
     filters = {"added_after": added_after} if added_after else {}
     for envelope in as_pages(coll.get_objects, per_request=page_size, **filters):
         objects = envelope.get("objects", [])
@@ -170,20 +179,36 @@ def poll(url: str, collection_id: str, user: str, password: str, out_dir: str | 
             continue
         pages += 1
         count += len(objects)
+        if merge:
+            for o in objects:  # a later version of an object replaces the earlier one
+                merged[f"{o.get('id')}|{o.get('modified', '')}"] = o
+            continue
         if out_dir:
-            name = f"bundle-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}-{pages:05d}.json"
-            bundle = {"type": "bundle", "id": f"bundle--{_uuid()}", "objects": objects}
-            (Path(out_dir) / name).write_text(json.dumps(bundle), encoding="utf-8")
+            _write_bundle(Path(out_dir), f"{pages:05d}", objects)
         else:
             for o in objects:
                 sys.stdout.write(json.dumps(o, ensure_ascii=False) + "\n")
         # Remember progress after every page: an interrupted poll resumes, it does not restart.
-        if last_seen["value"]:
-            state[key] = last_seen["value"]
-            state_path.parent.mkdir(parents=True, exist_ok=True)
-            state_path.write_text(json.dumps(state, indent=2))
-    return {"objects": count, "pages": pages, "added_after": added_after, "next_added_after": last_seen["value"],
-            "state_file": str(state_path)}
+        save_position()
+    bundles = pages if not merge else int(bool(merged))
+    if merge and merged:
+        if out_dir:
+            _write_bundle(Path(out_dir), "merged", list(merged.values()))
+        else:
+            sys.stdout.write(json.dumps({"type": "bundle", "id": f"bundle--{_uuid()}",
+                                         "objects": list(merged.values())}, ensure_ascii=False) + "\n")
+    if merge:
+        save_position()
+    return {"objects": count, "pages": pages, "bundles": bundles, "added_after": added_after,
+            "next_added_after": last_seen["value"], "state_file": str(state_path)}
+
+
+def _write_bundle(out_dir: Path, suffix: str, objects: list) -> None:
+    name = f"bundle-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}-{suffix}.json"
+    bundle = {"type": "bundle", "id": f"bundle--{_uuid()}", "objects": objects}
+    tmp = out_dir / (name + ".tmp")
+    tmp.write_text(json.dumps(bundle), encoding="utf-8")
+    tmp.replace(out_dir / name)
 
 
 def _uuid() -> str:

@@ -74,6 +74,7 @@ def _bodies(h, sid: str) -> list[tuple[str, str, dict, str, dict]]:
         "/api/v1/submissions/{id}/holds/release": {"object": "x", "justification": "a written reason here"},
         "/api/v1/profiles": {"name": "fuzz", "profile": demo_submission()["victim_profile"]},
         "/api/v1/orgs/{org}/auto-publish": {"enabled": False},
+        "/api/v1/sightings": {"indicator": "indicator--00000000-0000-4000-8000-000000000000"},
     }
     out = []
     for path, ops in document()["paths"].items():

@@ -65,7 +65,7 @@ def propagate(ctx: HubContext, *, keys: list[str], exclude: str | None = None,
 
 def _open_objects(report_json: str | None) -> set[str]:
     report = orjson.loads(report_json) if report_json else {}
-    return {h["object"] for h in report.get("holds", []) if not h.get("released")}
+    return {h["object"] for h in report.get("holds", []) if not h.get("released") and not h.get("withheld")}
 
 
 def refresh(ctx: HubContext, *, submission: Submission) -> Submission | None:

@@ -41,8 +41,10 @@ def _editable(ctx: HubContext, principal: Principal | None, submission_id: objec
 
 
 def _recompute(ctx: HubContext, principal: Principal, sub: Submission, edit: dict | None, *,
-               tlp: str | None = None, action: str, details: dict) -> Submission:
+               tlp: str | None = None, action: str, details: dict, extra: list[dict] = ()) -> Submission:
     payload = open_payload(ctx, sub)
+    for more in extra:
+        payload["edits"].append({**more, "by": principal.key_id, "at": now_us()})
     if edit is not None:
         payload["edits"].append({**edit, "by": principal.key_id, "at": now_us()})
     changed = sub if tlp is None else replace(sub, tlp=tlp)
@@ -118,12 +120,49 @@ def release_hold(ctx: HubContext, *, principal: Principal | None, submission_id:
     """Release a DI-04/DI-17 hold on one object, with a reason."""
     sub = _editable(ctx, principal, submission_id)
     _require_justification(justification)
-    report = orjson.loads(sub.report) if sub.report else {}
-    held = {h["object"] for h in report.get("holds", []) if not h.get("released")}
-    if not isinstance(obj, str) or obj not in held:
+    if not isinstance(obj, str) or obj not in _open_holds(sub):
         raise Invalid("no open hold on that object")
     return _recompute(ctx, principal, sub, {"op": "release", "object": obj, "justification": justification.strip()},
                       action="release-hold", details={"object": obj})
+
+
+def release_all_holds(ctx: HubContext, *, principal: Principal | None, submission_id: object,
+                      justification: object) -> Submission:
+    """Release every open hold of a draft with one written reason (one recomputation, one audit entry)."""
+    sub = _editable(ctx, principal, submission_id)
+    _require_justification(justification)
+    held = _open_holds(sub)
+    if not held:
+        raise Invalid("no open hold on this submission")
+    reason = justification.strip()
+    payload_edits = [{"op": "release", "object": obj, "justification": reason} for obj in held]
+    return _recompute_many(ctx, principal, sub, payload_edits, action="release-all-holds",
+                           details={"objects": len(held)})
+
+
+def withhold_held(ctx: HubContext, *, principal: Principal | None, submission_id: object,
+                  justification: object) -> Submission:
+    """Leave every object still on hold out of the draft, so the rest can be published now."""
+    sub = _editable(ctx, principal, submission_id)
+    _require_justification(justification)
+    held = _open_holds(sub)
+    if not held:
+        raise Invalid("no open hold on this submission")
+    reason = justification.strip()
+    payload_edits = [{"op": "withhold", "object": obj, "justification": reason} for obj in held]
+    return _recompute_many(ctx, principal, sub, payload_edits, action="withhold-held",
+                           details={"objects": len(held)})
+
+
+def _open_holds(sub: Submission) -> list[str]:
+    report = orjson.loads(sub.report) if sub.report else {}
+    return sorted({h["object"] for h in report.get("holds", []) if not h.get("released") and not h.get("withheld")})
+
+
+def _recompute_many(ctx: HubContext, principal: Principal, sub: Submission, edits: list[dict], *, action: str,
+                    details: dict) -> Submission:
+    *head, last = edits
+    return _recompute(ctx, principal, sub, last, action=action, details=details, extra=head)
 
 
 def reject(ctx: HubContext, *, principal: Principal | None, submission_id: object, reason: object) -> Submission:

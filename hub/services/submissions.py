@@ -8,13 +8,14 @@ sanitiser and its leak gate.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import orjson
 
 from sanitizer import BadInput, LeakRefused
 
 from ..context import HubContext
-from ..domain import format_us, new_id, now_us
+from ..domain import IOC_TYPES, format_us, new_id, now_us
 from ..errors import Missing, WrongState
 from ..store.base import Principal, Submission, SubmissionFilter
 from . import audit, corroboration, permissions, validation
@@ -96,8 +97,10 @@ def sanitise(ctx: HubContext, *, submission: Submission) -> Submission:
     with ctx.store.transaction():
         keys = corroboration.record_submission(ctx, submission=submission, bundle=draft)
         holds = annotate(ctx, draft, private, holds)
-        sub = ctx.store.update_submission(submission.id, expect_status=("processing",), status="review",
-                                          **draft_columns(ctx, submission.id, draft, private, holds))
+        columns = draft_columns(ctx, submission.id, draft, private, holds)
+        if submission.input_format != "stix":  # a CSV or text list has no objects until the sanitiser made them
+            columns["object_count"] = sum(1 for o in draft.get("objects", []) if o.get("type") in IOC_TYPES)
+        sub = ctx.store.update_submission(submission.id, expect_status=("processing",), status="review", **columns)
     corroboration.propagate(ctx, keys=keys, exclude=sub.id)  # earlier submissions with these values
     return maybe_auto_publish(ctx, submission=sub)
 
@@ -117,8 +120,7 @@ def listing(ctx: HubContext, *, principal: Principal | None, flt: SubmissionFilt
             offset: int) -> list[Submission]:
     """Submissions the caller may list: a submitter its own organisation's, reviewers any."""
     org = permissions.require_list_scope(principal, flt.org)
-    return ctx.store.list_submissions(SubmissionFilter(org=org, status=flt.status, tlp=flt.tlp,
-                                                       needs_review=flt.needs_review), limit=limit, offset=offset)
+    return ctx.store.list_submissions(replace(flt, org=org), limit=limit, offset=offset)
 
 
 def draft(ctx: HubContext, *, principal: Principal | None, submission_id: object) -> str:

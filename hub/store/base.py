@@ -164,6 +164,9 @@ class SubmissionFilter:
     status: str | None = None
     tlp: str | None = None
     needs_review: bool | None = None
+    victim_ref: str | None = None        # substring of the reference (search)
+    ids: tuple[str, ...] | None = None   # only these submissions (search by value)
+    oldest_first: bool = False           # the review queue: the longest waiting first
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,14 @@ class ReviewPart(ObjectsPart):
             query = query.where(submissions.c.tlp == flt.tlp)
         if flt.needs_review is not None:
             query = query.where(submissions.c.needs_review == flt.needs_review)
-        query = query.order_by(desc(submissions.c.created), desc(submissions.c.id)).limit(limit).offset(offset)
+        if flt.victim_ref:
+            like = flt.victim_ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(submissions.c.victim_ref.ilike(f"%{like}%", escape="\\"))
+        if flt.ids is not None:
+            query = query.where(submissions.c.id.in_(flt.ids))
+        order = (submissions.c.created, submissions.c.id) if flt.oldest_first else (
+            desc(submissions.c.created), desc(submissions.c.id))
+        query = query.order_by(*order).limit(limit).offset(offset)
         with self._read() as conn:
             return [_submission(r) for r in conn.execute(query)]
 
