@@ -129,29 +129,27 @@ def release_hold(ctx: HubContext, *, principal: Principal | None, submission_id:
 def release_all_holds(ctx: HubContext, *, principal: Principal | None, submission_id: object,
                       justification: object) -> Submission:
     """Release every open hold of a draft with one written reason (one recomputation, one audit entry)."""
-    sub = _editable(ctx, principal, submission_id)
-    _require_justification(justification)
-    held = _open_holds(sub)
-    if not held:
-        raise Invalid("no open hold on this submission")
-    reason = justification.strip()
-    payload_edits = [{"op": "release", "object": obj, "justification": reason} for obj in held]
-    return _recompute_many(ctx, principal, sub, payload_edits, action="release-all-holds",
-                           details={"objects": len(held)})
+    return _on_every_open_hold(ctx, principal, submission_id, justification, op="release",
+                               action="release-all-holds")
 
 
 def withhold_held(ctx: HubContext, *, principal: Principal | None, submission_id: object,
                   justification: object) -> Submission:
     """Leave every object still on hold out of the draft, so the rest can be published now."""
+    return _on_every_open_hold(ctx, principal, submission_id, justification, op="withhold",
+                               action="withhold-held")
+
+
+def _on_every_open_hold(ctx: HubContext, principal: Principal | None, submission_id: object,
+                        justification: object, *, op: str, action: str) -> Submission:
     sub = _editable(ctx, principal, submission_id)
     _require_justification(justification)
     held = _open_holds(sub)
     if not held:
         raise Invalid("no open hold on this submission")
     reason = justification.strip()
-    payload_edits = [{"op": "withhold", "object": obj, "justification": reason} for obj in held]
-    return _recompute_many(ctx, principal, sub, payload_edits, action="withhold-held",
-                           details={"objects": len(held)})
+    payload_edits = [{"op": op, "object": obj, "justification": reason} for obj in held]
+    return _recompute_many(ctx, principal, sub, payload_edits, action=action, details={"objects": len(held)})
 
 
 def _open_holds(sub: Submission) -> list[str]:
