@@ -16,6 +16,8 @@ RETENTION_DAYS = 30
 # What one organisation may have waiting (queued or in processing), counted in bytes of input
 # plus profile: beyond it a submission is refused with 429 (one CSIRT's flood stays its own).
 QUEUE_BUDGET_BYTES = 64 * 1024 * 1024
+# DI-17: a value's hold releases itself once this many distinct member organisations reported it.
+CORROBORATION_K = 3
 
 
 @dataclass
@@ -27,6 +29,9 @@ class HubContext:
     retention_days: int = RETENTION_DAYS
     queue_budget: int = QUEUE_BUDGET_BYTES
     hub_name: str = "De-identified attack-technique sharing hub"
+    ner: bool = False  # DI-10b NER holds (config "ner": true; needs the `ner` extra)
+    corroboration_k: int = CORROBORATION_K
+    corroboration: bool = True  # off: every DI-17 hold waits for an analyst (bench comparison)
     today: Callable[[], date] = field(default=lambda: datetime.now(timezone.utc).date())
     # Set when a submission was queued in this process (or, on PostgreSQL, in another: the
     # store's LISTEN/NOTIFY listener sets it): wakes the in-process worker at once.
@@ -51,4 +56,7 @@ class HubContext:
             id_secret=read_secret_file(data.secrets / "id_hmac.key"),
             retention_days=int(config.get("retention_days", RETENTION_DAYS)),
             queue_budget=int(config.get("queue_budget_bytes", QUEUE_BUDGET_BYTES)),
+            ner=config.get("ner") is True,
+            corroboration_k=max(1, int(config.get("corroboration_k", CORROBORATION_K))),
+            corroboration=bool(config.get("corroboration", True)),
         )

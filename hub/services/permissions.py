@@ -4,6 +4,8 @@ Services call these before they change anything; entry points never check a role
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..context import HubContext
 from ..domain import OPERATOR_ORG, REVIEW_ROLES
 from ..errors import Forbidden, Missing
@@ -77,3 +79,13 @@ def visible_submission(ctx: HubContext, *, principal: Principal | None, submissi
     require_key(principal)
     sub = ctx.store.get_submission(submission_id) if isinstance(submission_id, str) else None
     return require_visible(principal, sub)
+
+
+def require_confirmer(principal: Principal | None) -> Principal:
+    """A member organisation's submitter or consumer key confirms a published indicator (issue 15);
+    it counts for the organisation, which must read the indicator's collection (checked as its
+    consumer would be). The hub's own keys confirm nothing."""
+    require_key(principal)
+    if principal.org_type == "operator" or principal.role not in ("submitter", "consumer"):
+        raise Forbidden("confirmations come from member organisations' submitter or consumer keys")
+    return replace(principal, role="consumer")

@@ -21,7 +21,7 @@ from ..domain import (COLLECTION_OF_TLP, TIMESTAMP_FORMAT, new_id, normalise_tim
 from ..errors import Invalid, Missing, Refused, WrongState
 from ..manifest import canonical, object_digest
 from ..store.base import Collection, Conflict, ObjectFilter, Principal, Publication, Store, Submission
-from . import audit, permissions
+from . import audit, corrpublish, permissions
 from .agreements import publication_gate
 from .permissions import HUB
 from .pipeline import effective_profile, input_bundle
@@ -81,7 +81,9 @@ def _publish(ctx: HubContext, sub: Submission, *, actor: Principal, action: str)
         raise Refused(f"publication refused: {gate.message} (agreement status: {gate.status}); the draft is kept")
     collection = collection_for(ctx.store, sub.tlp)
     draft = orjson.loads(sub.draft)
-    objects = [_versioned(ctx.store, collection.id, o) for o in draft["objects"]]
+    # One indicator per normalised value set and collection, with the hub's sighting (issue 15).
+    objects = [versioned(ctx.store, collection.id, o)
+               for o in corrpublish.merge(ctx, collection.id, draft["objects"])]
     # The leak gate once more, over exactly what leaves the hub.
     payload = open_payload(ctx, sub)
     final = {"type": "bundle", "id": draft["id"], "objects": objects}
@@ -89,17 +91,8 @@ def _publish(ctx: HubContext, sub: Submission, *, actor: Principal, action: str)
                    VictimProfile.from_dict(effective_profile(payload))) + di18_leak_gate.scan_generic(objects)
     if hits:
         raise Refused(f"refused by the leak gate ({hits[0].rule} at {hits[0].where}); nothing was published")
-    pub_id = new_id("pub")
-    created = now_timestamp()
-    manifest = {
-        "type": "hub-publication", "id": pub_id, "submission": sub.id, "collection": collection.id,
-        "collection_title": collection.title, "tlp": sub.tlp, "created": created,
-        "objects": [{"id": o["id"], "version": o.get("modified") or o.get("created"), "sha256": object_digest(o)}
-                    for o in objects],
-    }
-    body = canonical(manifest)
-    publication = Publication(pub_id, sub.id, collection.id, created, body.decode("utf-8"),
-                              ctx.signer.sign(body), ctx.signer.public_key_b64)
+    publication = signed_publication(ctx, sub.id, collection, sub.tlp, objects)
+    pub_id = publication.id
     try:
         with ctx.store.transaction():
             ctx.store.publish_submission(sub.id, collection.id, objects, publication)
@@ -110,7 +103,23 @@ def _publish(ctx: HubContext, sub: Submission, *, actor: Principal, action: str)
     return ctx.store.get_submission(sub.id)
 
 
-def _versioned(store: Store, collection_id: str, obj: dict) -> dict:
+def signed_publication(ctx: HubContext, subject: str, collection: Collection, tlp: str,
+                       objects: list[dict]) -> Publication:
+    """The manifest of what goes out (ids, versions, SHA-256 of each object), signed by the hub."""
+    pub_id = new_id("pub")
+    created = now_timestamp()
+    manifest = {
+        "type": "hub-publication", "id": pub_id, "submission": subject, "collection": collection.id,
+        "collection_title": collection.title, "tlp": tlp, "created": created,
+        "objects": [{"id": o["id"], "version": o.get("modified") or o.get("created"), "sha256": object_digest(o)}
+                    for o in objects],
+    }
+    body = canonical(manifest)
+    return Publication(pub_id, subject, collection.id, created, body.decode("utf-8"),
+                       ctx.signer.sign(body), ctx.signer.public_key_b64)
+
+
+def versioned(store: Store, collection_id: str, obj: dict) -> dict:
     """A versioned object whose id is already published with other content gets a newer
     `modified`, so a later submission of the same thing becomes a new version rather than a
     duplicate; the very same content is left to be a duplicate. Times stay at day granularity

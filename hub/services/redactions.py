@@ -26,15 +26,38 @@ def apply_edits(result, original: dict, profile: VictimProfile, edits: list[dict
         hits = recheck(draft, original, profile)
         if hits:
             raise LeakRefused(hits)
-    released = {e["object"]: e["justification"] for e in edits if e.get("op") == "release"}
+    released = {e["object"]: e for e in edits if e.get("op") == "release"}
+    withheld = {e["object"]: e["justification"] for e in edits if e.get("op") == "withhold"}
     open_holds = []
     for hold in private["holds"]:
         if hold["object"] in released:
             hold["released"] = True
-            hold["justification"] = released[hold["object"]]
+            hold["justification"] = released[hold["object"]]["justification"]
+            hold["released_by"] = released[hold["object"]].get("by")  # the analyst's key id
+        elif hold["object"] in withheld:
+            hold["withheld"] = True
+            hold["justification"] = withheld[hold["object"]]
         else:
             open_holds.append(hold)
+    _drop(draft, {h["object"] for h in private["holds"] if h.get("withheld")})
     return draft, private, open_holds
+
+
+def _drop(draft: dict, ids: set[str]) -> None:
+    """Leave held objects out of the draft, with the relationships and references to them."""
+    if not ids:
+        return
+    kept = []
+    for obj in draft["objects"]:
+        if obj.get("id") in ids:
+            continue
+        if obj.get("type") in ("relationship", "sighting") and (
+                obj.get("source_ref") in ids or obj.get("target_ref") in ids or obj.get("sighting_of_ref") in ids):
+            continue
+        if isinstance(obj.get("object_refs"), list):
+            obj["object_refs"] = [r for r in obj["object_refs"] if r not in ids]
+        kept.append(obj)
+    draft["objects"] = kept
 
 
 def entry_keys(entries: list[dict]) -> list[str]:

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..errors import HubError, Invalid, Missing, WrongState
+from .base_corroboration import CorroborationIndex
 from .base_queue import QueueStore
+from .sessions import SessionStore, WebSession  # noqa: F401 - part of the store's interface
 
 
 class StoreError(HubError):
@@ -164,6 +166,9 @@ class SubmissionFilter:
     status: str | None = None
     tlp: str | None = None
     needs_review: bool | None = None
+    victim_ref: str | None = None        # substring of the reference (search)
+    ids: tuple[str, ...] | None = None   # only these submissions (search by value)
+    oldest_first: bool = False           # the review queue: the longest waiting first
 
 
 @dataclass(frozen=True)
@@ -203,7 +208,7 @@ class AuditEntry:
     hash: str
 
 
-class Store(QueueStore):
+class Store(SessionStore, CorroborationIndex, QueueStore, ABC):
     """Everything the hub persists (the submission queue's methods: `QueueStore`)."""
 
     # -- schema and units of work -----------------------------------------------------

@@ -158,7 +158,7 @@ Index("submissions_queue", submissions.c.status, submissions.c.created)
 Index("submissions_org", submissions.c.org, submissions.c.created)
 Index("submissions_org_claimed", submissions.c.org, submissions.c.claimed_at)
 
-# Victim profiles a CSIRT registered for reuse (sealed; the name is the CSIRT's own label).
+# Victim profiles a CSIRT registered for reuse (sealed, the CSIRT's label too: `name` holds the id).
 profiles = Table(
     "profiles", metadata,
     Column("id", String(40), primary_key=True),
@@ -196,6 +196,41 @@ audit_log = Table(
     sqlite_autoincrement=True,
 )
 
+# Corroboration index (issue 15): which member organisations reported a normalised
+# infrastructure value, keyed by HMAC(hub secret, value) -- never the value in clear. A row per
+# (value, organisation, source): a submission that reached review, or a confirmation (sighting)
+# of a published indicator. Rejecting a submission deletes its rows.
+corr_reports = Table(
+    "corr_reports", metadata,
+    Column("value_hmac", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("org", String(200), ForeignKey("orgs.name"), nullable=False),
+    Column("source", String(80), nullable=False),  # a submission id or "sighting:<indicator id>"
+    Column("created", BigInteger, nullable=False),
+    UniqueConstraint("value_hmac", "org", "source", name="corr_reports_once"),
+)
+Index("corr_reports_source", corr_reports.c.source)
+
+
+# Review-view sign-ins, server side (issue 13): the cookie holds a random token, the row its
+# SHA-256, so that sign-out and key revocation end a session at once in every `hub serve` process.
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("id", String(64), primary_key=True),        # sha256 hex of the cookie's token
+    Column("key_id", String(40), nullable=False),
+    Column("created", BigInteger, nullable=False),     # microseconds since the epoch
+    Column("last_seen", BigInteger, nullable=False),
+    Index("web_sessions_key", "key_id"),
+)
+
+# Failed review sign-ins per bucket (an address or a key id, hashed), shared by every process.
+web_signin_failures = Table(
+    "web_signin_failures", metadata,
+    Column("bucket", String(64), primary_key=True),    # sha256 hex of "addr:..." or "key:..."
+    Column("failures", Integer, nullable=False),
+    Column("since", BigInteger, nullable=False),       # start of the current window (microseconds)
+)
+
 
 # -- migrations ----------------------------------------------------------------------------
 
@@ -218,6 +253,17 @@ def _add_review(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _add_web_sessions(conn: Connection) -> None:
+    for table in (web_sessions, web_signin_failures):
+        table.create(conn, checkfirst=True)
+
+
+def _add_corroboration(conn: Connection) -> None:
+    corr_reports.create(conn, checkfirst=True)
+    for index in corr_reports.indexes:
+        index.create(conn, checkfirst=True)
+
+
 def _add_worker_leases(conn: Connection) -> None:
     # Step 3 creates `submissions` from the newest description (with these columns) when it runs.
     have = {c["name"] for c in inspect(conn).get_columns("submissions")}
@@ -235,7 +281,11 @@ MIGRATIONS: list[Migration] = [
     (1, "create every table", _create_everything),
     (2, "NDA agreements", _add_agreements),
     (3, "submissions, profiles, publications, audit log, inboxes", _add_review),
-    (4, "worker leases on submissions (issue 14)", _add_worker_leases),
+    (4, "review-view sessions and sign-in throttling (issue 13)", _add_web_sessions),
+    (5, "corroboration index", _add_corroboration),
+    # 6 is reserved for issue 12 (merged separately). Steps run when above the newest recorded one,
+    # so 6 must be in a release before or with 7; step 7 itself does not depend on it.
+    (7, "worker leases on submissions (issue 14)", _add_worker_leases),
 ]
 LATEST = MIGRATIONS[-1][0]
 
