@@ -76,3 +76,15 @@ def setup_hub(data_dir: Path, database_url: str | None = None) -> Keys:
 def auth(key: dict) -> tuple[str, str]:
     """HTTP Basic credentials of a key (user = key id, password = the whole key)."""
     return key["key_id"], key["key"]
+
+
+def submit_processed(ctx, **kwargs):
+    """Submit through the service (queued, 202), then run the worker over the queue in this thread,
+    as `hub serve`'s worker thread does at once: the submission as the worker left it."""
+    from hub.services.submissions import submit
+    from hub.worker import Worker
+
+    sub = submit(ctx, **kwargs)
+    assert sub.status == "queued"
+    Worker(ctx).drain()
+    return ctx.store.get_submission(sub.id)

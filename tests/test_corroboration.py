@@ -15,7 +15,7 @@ from hub.services import corroboration, sightings
 from hub.services.publication import approve
 from hub.services.review import reject, release_hold
 from hub.services.sealed import open_private_report
-from hub.services.submissions import submit
+from review_fixtures import submit_processed
 from hub.store.base import Agreement, ObjectFilter
 from review_fixtures import demo, setup_hub
 from taxii_fixtures import pg_database
@@ -67,7 +67,7 @@ def _bundle(n: int, shared_form: str, unique: str) -> dict:
 def _submit(e, who: int, shared_form: str = SHARED, unique: str | None = None):
     body = {"bundle": _bundle(who, shared_form, unique or f"only-{who}.example.org"),
             "victim_profile": demo("profile.json"), "tlp": "green", "victim_ref": "CASE-9"}
-    return submit(e.ctx, principal=e.csirts[who], body=body)
+    return submit_processed(e.ctx, principal=e.csirts[who], body=body)
 
 
 def _holds(e, sub_id: str) -> dict[str, dict]:

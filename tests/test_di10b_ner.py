@@ -74,13 +74,13 @@ def test_di10b_hub_with_ner_on_shows_the_name_to_analysts_only(analyst, ctx, key
     pytest.importorskip("ja_ginza")
     import dataclasses
 
-    from hub.services.submissions import submit
+    from review_fixtures import submit_processed
 
     stix = bundle(sdo("malware", 4, name="KUROSHIO", is_family=True,
                       description="攻撃メールは乙部千尋と名乗る人物から届き、添付のマクロが展開された。"))
     body = {"bundle": stix, "victim_profile": {"organization_names": ["ミナトベ精機"]}, "tlp": "amber",
             "victim_ref": "CASE-NER"}
-    sub = submit(dataclasses.replace(ctx, ner=True), principal=principal(ctx, keys.submitter), body=body)
+    sub = submit_processed(dataclasses.replace(ctx, ner=True), principal=principal(ctx, keys.submitter), body=body)
     assert "乙部千尋" not in sub.report and '"ner":"ran"' in sub.report.replace(" ", "")
     page = analyst.get(f"/review/submissions/{sub.id}").text
     holds = page.split('class="grid holds"', 1)[1].split("</table>", 1)[0]

@@ -71,14 +71,14 @@ def test_intake_unparsed_key_in_a_stix_submission_cannot_smuggle_text_into_the_r
 
 
 from test_web import analyst, app, ctx, keys, principal  # noqa: E402,F401 - the web tests' hub fixtures
-from hub.services.submissions import submit  # noqa: E402
+from review_fixtures import submit_processed  # noqa: E402
 
 
 def test_intake_review_page_lists_unparsed_lines_without_values(analyst, ctx, keys):  # noqa: F811
     text = DEMO.read_text(encoding="utf-8") + "壊れた C2: hxxp://evil[.]example:99999/x 10.0.0.300\n"
     body = {"text": text, "victim_profile": json.loads((DEMO.parent / "profile.json").read_text(encoding="utf-8")),
             "tlp": "amber", "victim_ref": "CASE-9"}
-    sub = submit(ctx, principal=principal(ctx, keys.submitter), body=body)
+    sub = submit_processed(ctx, principal=principal(ctx, keys.submitter), body=body)
     page = analyst.get(f"/review/submissions/{sub.id}?lang=en").text
     section = page.split("Lines not taken in", 1)[1].split("</section>", 1)[0]
     assert "line 7: url" in section and "line 7: ipv4" in section

@@ -12,7 +12,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from review_fixtures import demo, hub, setup_hub
+from review_fixtures import demo, hub, setup_hub, submit_processed
 from test_web import act, csrf_of, principal, refused, sign_in, submit_demo
 
 from hub.app import create_app
@@ -21,7 +21,6 @@ from hub.datadir import DataDir
 from hub.services import overview, queue
 from hub.services.review import withhold_held
 from hub.services.sealed import open_private_report
-from hub.services.submissions import submit
 from hub.store.base import SubmissionFilter
 from hub.web.i18n import CATALOGUE
 
@@ -51,7 +50,7 @@ def analyst(app, keys):
 
 def submit_text(ctx, keys, text: str, victim_ref="CASE-1"):
     body = {"text": text, "victim_profile": demo("profile.json"), "tlp": "green", "victim_ref": victim_ref}
-    return submit(ctx, principal=principal(ctx, keys.submitter), body=body)
+    return submit_processed(ctx, principal=principal(ctx, keys.submitter), body=body)
 
 
 # -- every page in Japanese -------------------------------------------------------------------------
@@ -234,7 +233,7 @@ def test_left_out_objects_stay_out_when_k_members_report_them_later(tmp_path):
     hub("org", "add", "csirt-c", "--type", "csirt", "--sector", "energy", "--region", "JP", data_dir=keys.data_dir)
     submitter_c = hub("key", "create", "--org", "csirt-c", "--role", "submitter", data_dir=keys.data_dir)
     for key in (keys.submitter_b, submitter_c):  # k = 3 organisations now report the demo's C2
-        submit(ctx, principal=principal(ctx, key),
+        submit_processed(ctx, principal=principal(ctx, key),
                body={"bundle": demo("submission.json"), "victim_profile": demo("profile.json"), "tlp": "green",
                      "victim_ref": "CASE-LATER"})
     assert open_holds(ctx, sub.id) == [] and not ctx.store.get_submission(sub.id).needs_review
@@ -311,7 +310,7 @@ def test_queue_shows_the_oldest_waiting_first_and_searches_reference_and_organis
     assert rows_of(analyst.get("/review/?q=CASE-ORDER&sort=newest").text) == [second.id, first.id]
     assert rows_of(analyst.get("/review/?q=ORDER%25").text) == []  # a wildcard is a character
     # An organisation's name finds its submissions.
-    other = submit(ctx, principal=principal(ctx, keys.submitter_b),
+    other = submit_processed(ctx, principal=principal(ctx, keys.submitter_b),
                    body={"bundle": demo("submission.json"), "victim_profile": demo("profile.json"),
                          "tlp": "green", "victim_ref": "CASE-B"})
     found = rows_of(analyst.get("/review/?q=csirt-b").text)
@@ -391,7 +390,7 @@ def test_overview_draws_its_charts_as_svg_without_script(analyst, ctx, keys):
 
 def test_holds_say_reported_by_n_of_k_and_a_value_finds_its_submissions(analyst, ctx, keys):
     mine = submit_demo(ctx, keys, victim_ref="CASE-CORR")
-    other = submit(ctx, principal=principal(ctx, keys.submitter_b),
+    other = submit_processed(ctx, principal=principal(ctx, keys.submitter_b),
                    body={"bundle": demo("submission.json"), "victim_profile": demo("profile.json"), "tlp": "green",
                          "victim_ref": "CASE-CORR-B"})
     private = open_private_report(ctx, ctx.store.get_submission(mine.id))
