@@ -118,6 +118,11 @@ BAD_FIELDS = [
     ("victim_ref", {"victim_ref": SECRET * 20}),
     ("attribution", {"attribution": SECRET}),
     ("bundle", {"bundle": SECRET}), ("bundle", {"bundle": [SECRET]}),
+    # Not the documented Bundle shape: refused at the door, not queued for the worker to fail.
+    ("bundle", {"bundle": {"type": SECRET, "id": "bundle--x", "objects": []}}),
+    ("bundle", {"bundle": {"type": "bundle", "id": "bundle--x", "objects": SECRET}}),
+    ("bundle", {"bundle": {"type": "bundle", "id": "bundle--x", "objects": [SECRET]}}),
+    ("bundle", {"bundle": {"type": "bundle", "objects": []}}),
     ("csv", {"bundle": None, "csv": 5}), ("text", {"bundle": None, "text": [SECRET]}),
     ("bundle", {"csv": SECRET}),  # two inputs
     ("bundle", {"bundle": None}),  # no input

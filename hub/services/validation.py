@@ -130,8 +130,10 @@ def submission_request(body: object) -> SubmissionRequest:
         raise Invalid("give exactly one of 'bundle', 'csv' or 'text'")
     kind = kinds[0]
     data = body[kind]
-    if kind == "bundle" and not isinstance(data, dict):
-        raise Invalid("'bundle' must be a STIX 2.1 bundle object")
+    if kind == "bundle" and not _bundle_shaped(data):
+        # The OpenAPI document's Bundle, checked at the door; its objects' content is the worker's.
+        raise Invalid("'bundle' must be a STIX 2.1 bundle object ('type': 'bundle', an 'id' bundle--…, "
+                      "'objects': a list of objects)")
     if kind != "bundle" and not isinstance(data, str):
         raise Invalid(f"'{kind}' must be a string")
     if ("victim_profile" in body) == ("profile_id" in body):
@@ -142,3 +144,11 @@ def submission_request(body: object) -> SubmissionRequest:
         source_input={"format": FORMAT_OF[kind], "data": data}, profile=body.get("victim_profile"),
         profile_id=body.get("profile_id"), tlp=body.get("tlp"), victim_ref=body.get("victim_ref"),
         attribution=body.get("attribution", False))
+
+
+def _bundle_shaped(data: object) -> bool:
+    if not isinstance(data, dict) or data.get("type") != "bundle":
+        return False
+    bid, objects = data.get("id"), data.get("objects")
+    return (isinstance(bid, str) and bid.startswith("bundle--") and isinstance(objects, list)
+            and all(isinstance(o, dict) for o in objects))
