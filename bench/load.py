@@ -150,8 +150,8 @@ def full_poll(h: Hub) -> float:
         nxt = body["next"]
 
 
-def submit_and_wait(h: Hub, key: dict, body: dict, timeout: float = 600) -> tuple[float, str]:
-    """Seconds from POST to a final status (polled every 20 ms), and that status."""
+def submit_and_wait(h: Hub, key: dict, body: dict, timeout: float = 600, poll: float = 0.02) -> tuple[float, str]:
+    """Seconds from POST to a final status (polled every `poll` s), and that status."""
     session = requests.Session()
     start = time.perf_counter()
     r = session.post(f"{h.base}/api/v1/submissions", json=body, auth=h.auth(key), timeout=120)
@@ -162,7 +162,7 @@ def submit_and_wait(h: Hub, key: dict, body: dict, timeout: float = 600) -> tupl
         status = session.get(url, auth=h.auth(key), timeout=60).json()["status"]
         if status not in ("queued", "processing"):
             return time.perf_counter() - start, status
-        time.sleep(0.02)
+        time.sleep(poll)
     raise RuntimeError("a submission did not finish in time")
 
 
@@ -192,12 +192,12 @@ def run(backend: str, workdir: Path, args, pg: PgDatabases | None) -> dict:
             peers = [pool.submit(first_pages, h, stop, 0) for _ in range(2)]
             time.sleep(0.5)
             start = time.perf_counter()
-            heavy = list(pool.map(lambda b: submit_and_wait(h, h.heavy, b), heavy_body))
+            heavy = list(pool.map(lambda b: submit_and_wait(h, h.heavy, b, poll=args.status_poll), heavy_body))
             elapsed = time.perf_counter() - start
             stop.set()
             load = Latency(samples=[x for f in peers for x in f.result().samples])
         with ThreadPoolExecutor(1 + args.heavy) as pool:  # a full poll under a second wave
-            wave = [pool.submit(submit_and_wait, h, h.heavy, b) for b in heavy_body]
+            wave = [pool.submit(submit_and_wait, h, h.heavy, b, poll=args.status_poll) for b in heavy_body]
             time.sleep(1.0)
             poll_load = full_poll(h)
             for w in wave:
@@ -211,7 +211,8 @@ def run(backend: str, workdir: Path, args, pg: PgDatabases | None) -> dict:
 
 def table(rows: list[dict], args) -> str:
     out = [f"Feed: {args.objects:,} objects; heavy: {args.heavy} concurrent {args.kb} KB text submissions "
-           f"with a {args.keywords:,}-keyword profile; first page = limit 100.", "",
+           f"with a {args.keywords:,}-keyword profile (status polled every {args.status_poll:g} s); "
+           "first page = limit 100.", "",
            "| backend | setup | first page p50 / p95 idle (ms) | under load (ms) | p95 ratio | full poll idle / load (s) "
            "| heavy subs/s | heavy submit→review p50 / max (s) | 200-object submit→review p50 / p95 (s) |",
            "|---|---|---|---|---|---|---|---|---|"]
@@ -237,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kb", type=int, default=200, help="size of each heavy text submission")
     parser.add_argument("--keywords", type=int, default=3000, help="keywords in the heavy submissions' profile")
     parser.add_argument("--requests", type=int, default=200, help="idle first-page requests")
+    parser.add_argument("--status-poll", type=float, default=0.5,
+                        help="seconds between the heavy submitters' status polls (default 0.5, as `hub submit "
+                             "--wait`; the 200-object probes always poll every 20 ms)")
     parser.add_argument("--probes", type=int, default=10, help="200-object submissions timed on an empty queue")
     args = parser.parse_args(argv)
     if args.quick:
