@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import fields
 from datetime import datetime, timezone
 
-from sqlalchemy import desc, func, select, update
+from sqlalchemy import and_, desc, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import SUBMISSION_STATES, now_us
@@ -105,6 +105,10 @@ class ReviewPart(ObjectsPart):
                 .order_by(turn, submissions.c.created, submissions.c.id).limit(1))
         if self._pg:
             stmt = stmt.with_for_update(skip_locked=True, of=submissions)
+        # An idle worker polls: look without the write lock first (a read never waits on SQLite's
+        # writer), so an empty queue never holds up `hub publish`, intake or the sanitiser's writes.
+        if not self._any_where(submissions.c.status == "queued"):
+            return None
         with self._write() as conn:
             sid = conn.execute(stmt).scalar()
             if sid is None:
@@ -133,12 +137,18 @@ class ReviewPart(ObjectsPart):
                 submissions.c.id == submission_id, submissions.c.status == "processing",
                 submissions.c.lease_owner == owner).values(lease_until=lease_until_us)).rowcount)
 
+    def _any_where(self, condition) -> bool:
+        with self._read() as conn:
+            return conn.execute(select(submissions.c.id).where(condition).limit(1)).first() is not None
+
     def requeue_expired(self, now_us_: int) -> int:
+        expired = and_(submissions.c.status == "processing", submissions.c.lease_until.is_not(None),
+                       submissions.c.lease_until < now_us_)
+        if not self._any_where(expired):  # the usual case: no write lock taken
+            return 0
         with self._write() as conn:
-            return conn.execute(update(submissions).where(
-                submissions.c.status == "processing", submissions.c.lease_until.is_not(None),
-                submissions.c.lease_until < now_us_).values(status="queued", lease_owner=None, lease_until=None,
-                                                            updated=now_us())).rowcount
+            return conn.execute(update(submissions).where(expired).values(
+                status="queued", lease_owner=None, lease_until=None, updated=now_us())).rowcount
 
     def purge_submissions(self, decided_before_us: int) -> int:
         with self._write() as conn:
