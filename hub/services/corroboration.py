@@ -51,16 +51,27 @@ def propagate(ctx: HubContext, *, keys: list[str], exclude: str | None = None,
     if reached_k_only:
         stats = ctx.store.corr_stats(keys)
         keys = [key for key in keys if key in stats and stats[key].count >= ctx.corroboration_k]
-    changed = []
+    changed, reached = [], set(keys)
     for source in ctx.store.corr_sources(keys):
         if source == exclude or source.startswith("sighting:"):
             continue
         sub = ctx.store.get_submission(source)
         if sub is not None and sub.status == "review":
+            if reached_k_only and not _open_hold_names(ctx, sub, reached):
+                continue  # nothing a recheck could release: no sanitiser run (a popular C2 would make it quadratic)
             updated = refresh(ctx, submission=sub)
             if updated is not None:
                 changed.append(updated)
     return changed
+
+
+def _open_hold_names(ctx: HubContext, sub: Submission, keys: set[str]) -> bool:
+    """Whether an open hold of the submission's draft is on an object naming one of these values."""
+    held = _open_objects(sub.report)
+    if not held or not sub.draft:
+        return False
+    by_object = keys_by_object(ctx, orjson.loads(sub.draft))
+    return any(key in keys for obj in held for key, _kind in by_object.get(obj, ()))
 
 
 def _open_objects(report_json: str | None) -> set[str]:
