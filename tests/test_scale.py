@@ -101,6 +101,13 @@ def _wait(cluster, sids, seconds: float) -> dict:
         time.sleep(0.3)
 
 
+def _logged(counts, sids, seconds: float = 30) -> None:
+    """Wait until every sid appears in the workers' logs (or `seconds` pass; the caller asserts)."""
+    deadline = time.monotonic() + seconds
+    while any(counts()[sid] < 1 for sid in sids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
 def test_fifty_submissions_from_five_organisations_each_processed_exactly_once(cluster):
     body = {"bundle": demo("submission.json"), "victim_profile": demo("profile.json"), "victim_ref": "CASE-1"}
 
@@ -114,6 +121,8 @@ def test_fifty_submissions_from_five_organisations_each_processed_exactly_once(c
         sids = list(pool.map(send, range(50)))
     states = _wait(cluster, sids, 120)
     assert set(states.values()) == {"review"}, Counter(states.values())
+    # A worker logs its outcome just after the commit: wait for the lines (a loaded machine lags).
+    _logged(lambda: Counter(s for w in cluster["workers"] for s in w.sanitised()), sids)
     done = Counter(sid for w in cluster["workers"] for sid in w.sanitised())
     assert all(done[sid] == 1 for sid in sids), [sid for sid in sids if done[sid] != 1]
     assert all(w.sanitised() for w in cluster["workers"])  # both workers took part
@@ -182,6 +191,7 @@ def test_worker_killed_mid_way_loses_nothing_and_its_claim_is_finished_by_the_ot
     # ... and finishes it (slower when the machine is loaded).
     states = _wait(cluster, [sid], 180)
     assert states[sid] == "review", states
+    _logged(lambda: Counter(survivor.sanitised()), [sid])
     assert sid in survivor.sanitised() and sid not in victim.sanitised()
     view = requests.get(f"{cluster['webs'][1].base}/api/v1/submissions/{sid}", auth=auth(cluster["keys"][org]),
                         timeout=30).json()
