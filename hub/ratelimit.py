@@ -24,8 +24,8 @@ from typing import Callable
 from flask import Flask, g, request
 
 from .errors import Invalid
-from .taxii.errors import error_response
-from .taxii.shims import TAXII_BLUEPRINTS
+from taxii_server.errors import error_response
+from taxii_server.shims import TAXII_BLUEPRINTS
 
 DEFAULT_PER_MINUTE = 600
 MAX_BUCKETS = 50_000  # callers remembered per process; the least recently seen are forgotten

@@ -14,6 +14,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from taxii_server import ports as taxii_ports
+from taxii_server.ports import ObjectFilter  # noqa: F401  (the store answers the feed's filter)
+
 from ..errors import HubError, Invalid, Missing, WrongState
 
 
@@ -29,7 +32,7 @@ class Conflict(StoreError, WrongState):
     """Something with that name already exists, or a row is not in the expected state (409)."""
 
 
-class BadCursor(StoreError):
+class BadCursor(StoreError, taxii_ports.BadCursor):
     """A `next` cursor that this hub did not issue (or that is corrupt)."""
 
 
@@ -78,17 +81,6 @@ class Collection:
 class Access:
     can_read: bool
     can_write: bool
-
-
-@dataclass(frozen=True)
-class ObjectFilter:
-    """TAXII 2.1 filters: added_after, match[id|type|version|spec_version]."""
-
-    added_after: datetime | None = None
-    ids: tuple[str, ...] = ()
-    types: tuple[str, ...] = ()
-    versions: tuple[str, ...] = ("last",)  # "last" | "first" | "all" | timestamps
-    spec_versions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from medallion.exceptions import ProcessingError
 
 from sanitizer.stixmeta import TLP_LEVEL_OF_ID, TLP_ORDER
 
-from ..context import HubContext
-from ..domain import format_time
-from ..errors import HubError
-from ..services import submissions
-from ..store.base import Principal
+from .context import HubContext
+from .domain import format_time
+from .errors import HubError
+from .services import submissions
+from .store.base import Principal
 
 DONE = {"review": "accepted for analyst review", "published": "accepted and published",
         "rejected": "accepted, then rejected by an analyst"}
@@ -35,7 +35,8 @@ def _tlp_of(objects: list) -> str:
 
 
 class SubmissionInbox:
-    """The `Inbox` the TAXII backend hands pushes to: they become submissions (services)."""
+    """The `taxii_server.ports.Inbox` the TAXII backend hands pushes to: they become
+    submissions (services)."""
 
     def __init__(self, ctx: HubContext):
         self.ctx = ctx
