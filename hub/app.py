@@ -12,7 +12,7 @@ from flask import Flask, g, request
 import taxii_server
 
 from . import api, auth, ratelimit, web
-from .collection_writes import StoreWriter
+from .collection_writes import ServiceWriter
 from .context import HubContext
 from .inbox import SubmissionInbox
 from .store.base import Store
@@ -38,7 +38,7 @@ def create_app(store: Store, *, api_root: str = "hub", test_config: dict | None 
     taxii_server.init_app(app, store, api_root=api_root,
                           max_page_size=app.config.get("TAXII_MAX_PAGE_SIZE", 1000),
                           inbox=SubmissionInbox(ctx) if ctx is not None else None,
-                          writer=StoreWriter(store), realm=auth.REALM)
+                          writer=ServiceWriter(store, ctx), realm=auth.REALM)
     if ctx is not None:
         app.extensions["hub"] = ctx
         api.init_app(app)

@@ -11,9 +11,9 @@ from .admin import data_dir_arg
 from .cli_io import emit
 from .context import HubContext
 from .crypto import Signer
-from .manifest import verify_publication
+from .manifest import verify_publication, withdrawn_ids
 from .quickstart import quickstart
-from .services import audit, maintenance, publication
+from .services import audit, maintenance, publication, withdrawal
 from .services.permissions import cli_operator
 from .store.base import ObjectFilter
 
@@ -52,6 +52,13 @@ def add_commands(sub, common, parser_class) -> None:
     p = common(audit.add_parser("list", help="print the audit log"))
     p.add_argument("--limit", type=int, default=100)
     p.set_defaults(func=cmd_audit_list)
+
+    p = common(sub.add_parser("withdraw", help="withdraw an object from a TLP collection (signed; SDO/SRO "
+                                               "re-published as revoked, SCO removed)"))
+    p.add_argument("object_id", metavar="OBJECT_ID")
+    p.add_argument("--collection", required=True, help="collection id or title")
+    p.add_argument("--reason", required=True, help="why (kept in the signed manifest and the audit log)")
+    p.set_defaults(func=cmd_withdraw)
 
     p = common(sub.add_parser("auto-publish", help="publish a CSIRT's clean submissions without review"))
     p.add_argument("--org", required=True)
@@ -110,7 +117,9 @@ def _verify_local(args) -> dict:
     store = data.open_store()
     key = args.public_key or Signer.from_file(data.secrets / "signing.key").public_key_b64
     problems, objects, count = [], 0, 0
-    for pub in store.list_publications():
+    every = store.list_publications()
+    withdrawn = withdrawn_ids(every, trusted_key=key)
+    for pub in every:
         if args.publication and pub.id != args.publication:
             continue
         count += 1
@@ -121,7 +130,8 @@ def _verify_local(args) -> dict:
             for body in page.items:
                 obj = orjson.loads(body)
                 fetched[(obj["id"], obj.get("modified") or obj.get("created"))] = obj
-        problems += [f"{pub.id}: {p}" for p in verify_publication(pub, fetched, trusted_key=key)]
+        problems += [f"{pub.id}: {p}" for p in verify_publication(pub, fetched, trusted_key=key,
+                                                                          withdrawn=withdrawn)]
     if args.publication and count == 0:
         raise Invalid("no such publication")
     return {"publications": count, "objects": objects, "valid": not problems, "problems": problems}
@@ -141,11 +151,22 @@ def cmd_audit_verify(args) -> int:
 def cmd_audit_list(args) -> int:
     data = data_dir_arg(args.data_dir)
     entries = audit.latest(data.open_store(), principal=_operator(data), limit=args.limit)
-    if args.json:
-        return emit(args, {"entries": [e.__dict__ for e in entries]})
+    if args.json:  # JSON lines: one object per entry
+        for e in entries:
+            print(orjson.dumps({"seq": e.seq, "time": e.at, "actor": e.actor, "action": e.action,
+                                "subject": e.subject, "details": orjson.loads(e.details), "prev_hash": e.prev_hash,
+                                "hash": e.hash}).decode())
+        return 0
     for e in entries:
         print(f"{e.seq:6d} {e.at} {e.actor:22s} {e.action:16s} {e.subject} {e.details}")
     return 0
+
+
+def cmd_withdraw(args) -> int:
+    data = data_dir_arg(args.data_dir)
+    ctx = HubContext.from_datadir(data)
+    return emit(args, withdrawal.withdraw(ctx, principal=_operator(data), collection=args.collection,
+                                          object_id=args.object_id, reason=args.reason))
 
 
 def cmd_auto_publish(args) -> int:

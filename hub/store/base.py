@@ -384,6 +384,11 @@ class Store(ABC):
         transaction (or in the caller's unit of work, with its audit entry). Readers see all or none."""
 
     @abstractmethod
+    def add_publication(self, publication: Publication) -> None:
+        """Record a signed publication that is not a submission's (the operator's `hub publish`,
+        a withdrawal); call it in the unit of work that writes its objects and audit entry."""
+
+    @abstractmethod
     def get_publication(self, publication_id: str) -> Publication | None:
         """One publication."""
 

@@ -8,13 +8,15 @@ release created and must therefore be written as explicit DDL, never as `create_
 """
 from __future__ import annotations
 
+import json
 from typing import Callable
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, LargeBinary,
-                        MetaData, String, Table, Text, UniqueConstraint, func, select, text)
+                        MetaData, String, Table, Text, UniqueConstraint, func, select, text, update)
 from sqlalchemy.engine import Connection, Engine
 
-from ..domain import ORG_TYPES, ROLES, SUBMISSION_STATES, TLP_LEVELS, now_us
+from ..domain import ORG_TYPES, ROLES, SUBMISSION_STATES, TLP_LEVELS, now_timestamp, now_us
+from .base import GENESIS_HASH, audit_hash
 
 metadata = MetaData()
 
@@ -211,10 +213,34 @@ def _add_review(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _feed_no_member_writes(conn: Connection) -> None:
+    """Issue 12: TLP collections are written only by publication. Member organisations' write
+    grants on them are taken away, each one audited (a chained entry by the migration)."""
+    rows = conn.execute(
+        select(grants.c.org, grants.c.collection_id)
+        .select_from(grants.join(collections, collections.c.id == grants.c.collection_id)
+                     .join(orgs, orgs.c.name == grants.c.org))
+        .where(grants.c.can_write.is_(True), collections.c.tlp.is_not(None), orgs.c.type != "operator")
+        .order_by(grants.c.org, grants.c.collection_id)).all()
+    for row in rows:
+        conn.execute(update(grants).where(grants.c.org == row.org, grants.c.collection_id == row.collection_id)
+                     .values(can_write=False))
+        prev = conn.execute(select(audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+                            ).scalar_one_or_none() or GENESIS_HASH
+        at = now_timestamp()
+        details = json.dumps({"collection": row.collection_id, "read": False, "write": True,
+                              "reason": "TLP collections are written only by publication"},
+                             sort_keys=True, separators=(",", ":"))
+        conn.execute(audit_log.insert().values(
+            at=at, actor="migration", action="revoke-grant", subject=row.org, details=details, prev_hash=prev,
+            hash=audit_hash(prev, at, "migration", "revoke-grant", row.org, details)))
+
+
 MIGRATIONS: list[Migration] = [
     (1, "create every table", _create_everything),
     (2, "NDA agreements", _add_agreements),
     (3, "submissions, profiles, publications, audit log, inboxes", _add_review),
+    (4, "issue 12: no member write grants on TLP collections", _feed_no_member_writes),
 ]
 LATEST = MIGRATIONS[-1][0]
 
