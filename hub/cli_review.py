@@ -5,10 +5,11 @@ from __future__ import annotations
 import orjson
 
 
+from .domain import now_timestamp
 from .errors import Invalid
 from . import client
 from .admin import data_dir_arg
-from .cli_io import emit
+from .cli_io import emit, read_bytes, write_atomic
 from .context import HubContext
 from .crypto import Signer
 from .manifest import verify_publication, withdrawn_ids
@@ -48,7 +49,11 @@ def add_commands(sub, common, parser_class) -> None:
     audit = sub.add_parser("audit", help="the hash-chained audit log").add_subparsers(
         dest="audit_cmd", required=True, parser_class=parser_class)
     p = common(audit.add_parser("verify", help="check that no entry was changed, removed or reordered"))
+    p.add_argument("--against", metavar="FILE", help="also hold the log against an exported checkpoint")
     p.set_defaults(func=cmd_audit_verify)
+    p = common(audit.add_parser("checkpoint", help="the log's head signed by the hub, for an outside party"))
+    p.add_argument("--export", metavar="FILE", required=True, help="write the signed checkpoint here")
+    p.set_defaults(func=cmd_audit_checkpoint)
     p = common(audit.add_parser("list", help="print the audit log"))
     p.add_argument("--limit", type=int, default=100)
     p.set_defaults(func=cmd_audit_list)
@@ -139,13 +144,31 @@ def _verify_local(args) -> dict:
 
 def cmd_audit_verify(args) -> int:
     data = data_dir_arg(args.data_dir)
-    count, problem = audit.verify(audit.entries(data.open_store(), principal=_operator(data)))
+    store = data.open_store()
+    key = Signer.from_file(data.secrets / "signing.key").public_key_b64
+    exported = None
+    if args.against:
+        try:
+            exported = orjson.loads(read_bytes(args.against, "--against"))
+        except orjson.JSONDecodeError:
+            raise Invalid("--against: not a checkpoint file (JSON)") from None
+    count, problem = audit.verify(audit.entries(store, principal=_operator(data)), store.list_publications(), key)
+    if problem is None and exported is not None:
+        problem = audit.verify_against(audit.entries(store, principal=_operator(data)), exported, key)
     result = {"entries": count, "valid": problem is None, "problem": problem}
     if args.json:
         emit(args, result)
     else:
         print(f"audit log: {count} entries, " + ("chain intact" if problem is None else f"BROKEN: {problem}"))
     return 0 if problem is None else EXIT_FAILED_CHECK
+
+
+def cmd_audit_checkpoint(args) -> int:
+    data = data_dir_arg(args.data_dir)
+    ctx = HubContext.from_datadir(data)
+    exported = audit.export_checkpoint(ctx, principal=_operator(data), at=now_timestamp())
+    write_atomic(args.export, orjson.dumps(exported, option=orjson.OPT_INDENT_2))
+    return emit(args, {"exported": args.export, **orjson.loads(exported["checkpoint"])})
 
 
 def cmd_audit_list(args) -> int:

@@ -14,8 +14,8 @@ from sanitizer.rules import di18_leak_gate
 from ..context import HubContext
 from ..domain import new_id, now_timestamp
 from ..errors import Invalid, Refused
-from ..manifest import canonical, object_digest
-from ..store.base import ObjectFilter, Principal, Publication, Store
+from ..manifest import object_digest
+from ..store.base import ObjectFilter, Principal, Store
 from . import audit, permissions, stix_strict
 from .accounts import collection_of
 
@@ -68,11 +68,9 @@ def publish_bundle(ctx: HubContext, *, principal: Principal | None, collection: 
                 "collection_title": coll.title, "tlp": coll.tlp, "created": created,
                 "objects": [{"id": o["id"], "version": o.get("modified") or o.get("created"),
                              "sha256": object_digest(o)} for o in objects]}
-    body = canonical(manifest)
-    publication = Publication(pub_id, "", coll.id, created, body.decode("utf-8"), ctx.signer.sign(body),
-                              ctx.signer.public_key_b64)
     added = duplicates = 0
     with ctx.store.transaction():
+        publication = audit.signed_publication(ctx, manifest, submission_id="")
         for i in range(0, len(objects), batch):
             result = ctx.store.add_objects(coll.id, objects[i:i + batch])
             if result.failures:

@@ -26,6 +26,10 @@ def apply_edits(result, original: dict, profile: VictimProfile, edits: list[dict
         hits = recheck(draft, original, profile)
         if hits:
             raise LeakRefused(hits)
+    dropped = {e["object"] for e in edits if e.get("op") == "drop"}
+    if dropped:  # the analyst dropped objects (e.g. not strict STIX): and what only links to them
+        draft["objects"] = [o for o in draft["objects"] if o.get("id") not in dropped
+                            and not {o.get("source_ref"), o.get("target_ref"), o.get("sighting_of_ref")} & dropped]
     released = {e["object"]: e["justification"] for e in edits if e.get("op") == "release"}
     open_holds = []
     for hold in private["holds"]:

@@ -14,8 +14,8 @@ import orjson
 from ..context import HubContext
 from ..domain import TIMESTAMP_FORMAT, new_id, normalise_timestamp, now_timestamp, parse_timestamp
 from ..errors import Invalid, Missing, WrongState
-from ..manifest import WITHDRAWAL, canonical, object_digest
-from ..store.base import Collection, ObjectFilter, Principal, Publication
+from ..manifest import WITHDRAWAL, object_digest
+from ..store.base import Collection, ObjectFilter, Principal
 from . import audit, permissions
 from .accounts import collection_of
 
@@ -51,10 +51,8 @@ def withdraw(ctx: HubContext, *, principal: Principal | None, collection: str | 
     manifest = {"type": WITHDRAWAL, "id": pub_id, "collection": coll.id, "collection_title": coll.title,
                 "tlp": coll.tlp, "created": created, "reason": reason.strip(), "objects": listed,
                 "withdrawn": withdrawn}
-    body = canonical(manifest)
-    publication = Publication(pub_id, "", coll.id, created, body.decode("utf-8"), ctx.signer.sign(body),
-                              ctx.signer.public_key_b64)
     with ctx.store.transaction():
+        publication = audit.signed_publication(ctx, manifest, submission_id="")
         if revoked is not None:
             result = ctx.store.add_objects(coll.id, [revoked])
             if result.failures:

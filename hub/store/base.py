@@ -404,6 +404,10 @@ class Store(ABC):
     def list_audit(self, after_seq: int = 0, limit: int = 10_000) -> list[AuditEntry]:
         """Audit entries in order."""
 
+    @abstractmethod
+    def audit_head(self) -> AuditEntry | None:
+        """The latest audit entry (None for an empty log); in a unit of work, as of it."""
+
     # -- settings ----------------------------------------------------------------------
     @abstractmethod
     def set_auto_publish(self, org: str, enabled: bool) -> None:

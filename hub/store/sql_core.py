@@ -123,6 +123,11 @@ class SqlCore:
                            ).inserted_primary_key[0]
         return AuditEntry(seq, at, actor, action, subject, body, prev, digest)
 
+    def audit_head(self) -> AuditEntry | None:
+        with self._read() as conn:
+            r = conn.execute(select(audit_log).order_by(desc(audit_log.c.seq)).limit(1)).first()
+        return AuditEntry(r.seq, r.at, r.actor, r.action, r.subject, r.details, r.prev_hash, r.hash) if r else None
+
     def list_audit(self, after_seq: int = 0, limit: int = 10_000) -> list[AuditEntry]:
         with self._read() as conn:
             rows = conn.execute(select(audit_log).where(audit_log.c.seq > after_seq)
