@@ -205,6 +205,16 @@ def test_migration_4_takes_member_write_grants_off_tlp_collections_and_audits_it
     assert len(store.list_audit()) == 2
 
 
+def test_audit_head_is_the_latest_entry(store):
+    assert store.audit_head() is None
+    store.append_audit("cli", "org-add", "a", {})
+    last = store.append_audit("cli", "org-add", "b", {})
+    assert store.audit_head() == last
+    with store.transaction():  # inside a unit of work: as of it
+        mine = store.append_audit("cli", "key-create", "k", {})
+        assert store.audit_head() == mine
+
+
 def test_add_publication_is_stored_and_rolls_back_with_its_unit_of_work(store):
     coll = store.add_collection("TLP:GREEN", "green")
     pub = Publication("pub_x1", "", coll.id, "2025-01-01T00:00:00.000000Z", '{"id":"pub_x1"}', "sig", "key")
