@@ -28,7 +28,7 @@ def apply_edits(result, original: dict, profile: VictimProfile, edits: list[dict
             raise LeakRefused(hits)
     dropped = {e["object"] for e in edits if e.get("op") == "drop"}
     if dropped:  # the analyst dropped objects (e.g. not strict STIX): and what only links to them
-        draft["objects"] = [o for o in draft["objects"] if o.get("id") not in dropped
+        draft["objects"] = [_without_refs(o, dropped) for o in draft["objects"] if o.get("id") not in dropped
                             and not {o.get("source_ref"), o.get("target_ref"), o.get("sighting_of_ref")} & dropped]
     released = {e["object"]: e["justification"] for e in edits if e.get("op") == "release"}
     open_holds = []
@@ -39,6 +39,13 @@ def apply_edits(result, original: dict, profile: VictimProfile, edits: list[dict
         else:
             open_holds.append(hold)
     return draft, private, open_holds
+
+
+def _without_refs(obj: dict, dropped: set) -> dict:
+    """The object with dropped ids taken out of its *_refs lists (an emptied required list is
+    then a strict-STIX failure the analyst sees, e.g. observed-data without objects)."""
+    return {k: [r for r in v if r not in dropped] if k.endswith("_refs") and isinstance(v, list) else v
+            for k, v in obj.items()}
 
 
 def entry_keys(entries: list[dict]) -> list[str]:
