@@ -182,6 +182,37 @@ def profile_top(case: Case, top: int) -> str:
     return out.getvalue()
 
 
+# ---------------------------------------------------------------------------- NER (DI-10b)
+_SURNAMES = ("大和田", "北条", "真鍋", "久我", "門脇", "鷲尾", "小此木", "乙部")
+_GIVEN = ("健一郎", "美咲", "遼", "千尋", "大輔", "綾乃")
+_ORGS = ("北斗物流株式会社", "東雲商事", "瑞穂フーズ株式会社", "青葉電設", "株式会社光陽精機")
+
+
+def ner_prose_bundle(n: int) -> list[dict]:
+    """n malware objects whose descriptions are Japanese incident prose with names in them."""
+    objects = []
+    for i in range(n):
+        person = _SURNAMES[i % len(_SURNAMES)] + _GIVEN[i % len(_GIVEN)]
+        org = _ORGS[i % len(_ORGS)]
+        objects.append({"type": "malware", "id": f"malware--{i:08d}-0000-4000-8000-000000000000", "name": f"FAM{i}",
+                        "description": f"第{i}報: {org}の取引先を装うメールが{person}氏から届き、添付の文書を開くと"
+                                       f"FAM{i}が起動して外部の指令サーバへ通信した。経理部門の端末で検知された。"})
+    return objects
+
+
+def ner_row(n: int) -> str:
+    """Fields/s of the NER pass alone (GiNZA model load excluded), or why it did not run."""
+    from sanitizer import ner
+
+    if not ner.available():
+        return "NER (DI-10b): not run - GiNZA not installed (pip install -e '.[ner]')"
+    objects = ner_prose_bundle(n)
+    ner.find(objects[:2])  # warm-up
+    seconds, hits = _timed(lambda: ner.find(objects))
+    return (f"| NER pass (DI-10b), Japanese prose | {n:,} fields | {len(hits):,} holds | {seconds:.2f} s | "
+            f"{n / seconds:,.0f} fields/s |")
+
+
 # ---------------------------------------------------------------------------- reporting
 def _fmt(value: float | int | None, spec: str) -> str:
     return "—" if value is None else format(value, spec)
@@ -236,6 +267,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="comma-separated sizes of the generated bundles (default: 10000)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per input; the best is kept (default: 3)")
     parser.add_argument("--no-real", action="store_true", help="skip the real public bundles")
+    parser.add_argument("--ner", type=int, default=0, metavar="N",
+                        help="also time the optional NER pass (DI-10b) on N Japanese prose fields")
     parser.add_argument("--profile-top", type=int, default=0, metavar="N",
                         help="cProfile the first generated bundle and print the top N functions")
     args = parser.parse_args(argv)
@@ -271,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     print("sanitize s and objects/s: best run, JSON parsing excluded. first run s: the first timed run, with the\n"
           "sanitiser's process-wide caches (e.g. parsed pattern shapes) as earlier inputs left them; a large gap\n"
           "to the best run means cache warm-up. peak MiB: one separate traced run of sanitize() + to_json().")
+    if args.ner:
+        print("\n" + ner_row(args.ner))
     if args.profile_top:
         print(profile_top(cases[0], args.profile_top))
     print(f"Process max RSS: {max_rss_mib():,.1f} MiB")

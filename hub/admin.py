@@ -21,7 +21,7 @@ def init(data: DataDir, database_url: str | None, operator: str = OPERATOR_ORG) 
     url = database_url or sqlite_url(data.path / "hub.sqlite3")
     if not url.startswith(("sqlite", "postgresql")):
         raise Invalid("--database-url must be a sqlite:/// or postgresql+psycopg:// URL")
-    data.path.mkdir(parents=True, exist_ok=True)
+    data.path.mkdir(mode=0o700, parents=True, exist_ok=True)
     data.create_secrets()
     data.write_config({"database_url": url, "operator_org": operator, "api_root": "hub"})
     try:
@@ -41,6 +41,7 @@ def init(data: DataDir, database_url: str | None, operator: str = OPERATOR_ORG) 
     for c in collections:
         store.add_objects(c["id"], [identity])
     key, secret = store.create_key(operator, "admin")
+    data.make_private()  # 0700 / 0600 whatever the umask of the caller (a library user, a test)
     return {"data_dir": str(data.path), "database_url": _redact_url(url), "operator_org": operator,
             "operator_identity": identity["id"], "admin_key": key_view(key, secret), "collections": collections}
 

@@ -21,7 +21,7 @@ from .context import HubContext
 from .domain import SUBMISSION_STATES, TLP_LEVELS
 from .errors import HubError, Invalid, Missing, Unauthenticated
 from .openapi import document
-from .services import permissions, profiles, publication, review, submissions
+from .services import permissions, profiles, publication, review, sightings, submissions
 from .services.validation import check_tree
 from .store.base import Principal, SubmissionFilter
 
@@ -126,7 +126,8 @@ def json_body() -> tuple[dict, int]:
 def fields(body: dict, allowed: set[str], required: set[str] = frozenset()) -> dict:
     unknown = sorted(set(body) - allowed)
     if unknown:
-        raise Invalid(f"unknown field {unknown[0]!r}")
+        # Never the key itself: a client may put anything there, a victim's name included.
+        raise Invalid(f"the body has a field that is not allowed here (allowed: {', '.join(sorted(allowed))})")
     missing = sorted(required - set(body))
     if missing:
         raise Invalid(f"'{missing[0]}' is required")
@@ -166,7 +167,7 @@ def _list_filter(params) -> tuple[SubmissionFilter, int, int]:
     allowed = {"status", "tlp", "org", "needs_review", "limit", "offset"}
     unknown = sorted(set(params) - allowed)
     if unknown:
-        raise Invalid(f"unknown query parameter {unknown[0]!r}")
+        raise Invalid(f"unknown query parameter (allowed: {', '.join(sorted(allowed))})")
     status, tlp, org = params.get("status"), params.get("tlp"), params.get("org")
     if status is not None and status not in SUBMISSION_STATES:
         raise Invalid(f"'status' must be one of {', '.join(SUBMISSION_STATES)}")
@@ -278,12 +279,12 @@ def add_profile():
     stored = profiles.add_profile(ctx(), principal=me(), name=body["name"], profile=body["profile"],
                                   default=body.get("default", False), victim_ref=body.get("victim_ref"))
     url = f"/api/v1/profiles/{stored.id}"
-    return _json(profiles.describe(stored), 201, {"Location": url})  # never the profile itself
+    return _json(profiles.describe(ctx(), stored), 201, {"Location": url})  # never the profile itself
 
 
 @bp.get("/v1/profiles")
 def list_profiles():
-    return _json({"profiles": [profiles.describe(p) for p in profiles.list_profiles(ctx(), principal=me())]})
+    return _json({"profiles": [profiles.describe(ctx(), p) for p in profiles.list_profiles(ctx(), principal=me())]})
 
 
 @bp.delete("/v1/profiles/<pid>")
@@ -315,6 +316,16 @@ def get_signature(pub_id):
 @bp.get("/v1/signing-key")
 def signing_key():
     return _json({"public_key": ctx().signer.public_key_b64, "algorithm": "Ed25519"})
+
+
+# -- confirmations (issue 15) ---------------------------------------------------------------------
+
+@bp.post("/v1/sightings")
+def confirm_sighting():
+    permissions.require_confirmer(me())  # 403 before the body is parsed
+    body, _ = json_body()
+    fields(body, {"indicator"}, {"indicator"})
+    return _json(sightings.confirm(ctx(), principal=me(), indicator=body["indicator"]), 201)
 
 
 # -- settings ------------------------------------------------------------------------------------

@@ -19,8 +19,8 @@ from sanitizer import BadInput, LeakRefused, Policy, VictimProfile, sanitize
 
 from . import admin, cli_review, feed
 from . import secrets as hub_secrets
-from .cli_io import (EXIT_OK, Parser, common, dump, emit, load_input, parse_json, parse_now, read_bytes,
-                     write_atomic)
+from .cli_io import (EXIT_OK, Parser, common, dump, emit, load_input, parse_json, parse_now, poll_key,
+                     read_bytes, write_atomic)
 from .demo import run_demo
 from .errors import EXIT_BAD_INPUT, EXIT_REFUSED, HubError, Invalid
 from .services import accounts, agreements
@@ -142,15 +142,24 @@ def _add_operator_commands(sub) -> None:
                         "config.json rate_limit_per_minute, else 600)")
     p.add_argument("--log-level", default=os.environ.get("HUB_LOG_LEVEL", "INFO"),
                    choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log lines on stderr (default INFO)")
-    p.set_defaults(func=lambda a: _logging(a.log_level) or feed.serve(admin.data_dir_arg(a.data_dir), a.host,
-                                                                      a.port, a.workers, a.rate_limit))
+    p.add_argument("--public-url", metavar="URL",
+                   help="the URL peers reach this hub at (https://hub.example.jp); discovery's api_roots use "
+                        "it, never the Host header (default: config.json public_url, else http://HOST:PORT)")
+    p.add_argument("--secure-cookies", action=argparse.BooleanOptionalAction, default=None,
+                   help="mark the review view's session cookie Secure (default: on when the public URL is https)")
+    p.set_defaults(func=lambda a: _logging(a.log_level) or feed.serve(
+        admin.data_dir_arg(a.data_dir), a.host, a.port, a.workers, a.rate_limit,
+        public_url=a.public_url, secure_cookies=a.secure_cookies))
 
     p = sub.add_parser("poll", help="pull what is new from a TAXII 2.1 collection")
     p.add_argument("url", help="API root URL, e.g. http://127.0.0.1:8080/hub/")
     p.add_argument("--collection", required=True)
-    p.add_argument("--user", required=True, help="key id")
-    p.add_argument("--password", required=True, help="key")
+    p.add_argument("--user", help="key id (default: the part of the key before the dot)")
+    p.add_argument("--key-file", help="a file holding the key (mode 600); default: $HUB_KEY")
+    p.add_argument("--password", help=argparse.SUPPRESS)  # older scripts: the key on the command line
     p.add_argument("-o", "--output-dir", help="write bundles here (default: JSON lines on stdout)")
+    p.add_argument("--merge", action="store_true",
+                   help="write one bundle per run (all pages together, relationships kept) instead of one per page")
     p.add_argument("--state", help="where to remember the last position (default: OUTPUT_DIR/poll-state.json)")
     p.add_argument("--page-size", type=int, default=1000)
     p.add_argument("--json", action="store_true")
@@ -174,9 +183,27 @@ def cmd_nda_render(args) -> int:
     return EXIT_OK
 
 
+# Third-party loggers that see submitted input (text being defanged or searched for IOCs, STIX
+# objects, request bodies, SQL parameters): capped at WARNING whatever --log-level says, since
+# their DEBUG/INFO lines quote what they process.
+INPUT_LOGGERS = ("ioc_fanger", "ioc_finder", "medallion", "werkzeug", "waitress", "sqlalchemy", "stix2",
+                 "pyparsing", "urllib3", "psycopg", "flask_limiter", "limits", "taxii2client", "antlr4")
+OWN_LOGGERS = ("hub", "sanitizer", "taxii_server", "nda_templates")
+
+
 def _logging(level: str) -> None:
     """Log lines to stderr. They name submissions, keys and rules, never a submitted value."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for name in INPUT_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logging.WARNING, logger.getEffectiveLevel()))
+    for handler in logging.getLogger().handlers:  # and any other library's, named here or not
+        handler.addFilter(_own_or_warning)
+
+
+def _own_or_warning(record: logging.LogRecord) -> bool:
+    """Below WARNING only the hub's own loggers, whose lines are written never to quote input."""
+    return record.levelno >= logging.WARNING or record.name.split(".")[0] in OWN_LOGGERS
 
 
 def _today():
@@ -205,8 +232,9 @@ def cmd_publish(args) -> int:
 def cmd_poll(args) -> int:
     """`hub poll`: exit 2 with one line when the server refuses or cannot be reached."""
     try:
-        result = feed.poll(args.url, args.collection, args.user, args.password, args.output_dir, args.state,
-                           args.page_size)
+        user, key = poll_key(args.user, args.key_file, args.password)
+        result = feed.poll(args.url, args.collection, user, key, args.output_dir, args.state, args.page_size,
+                           merge=args.merge)
     except requests.HTTPError as exc:
         raise Invalid(f"poll: the server answered {exc.response.status_code}") from None
     except requests.ConnectionError:
@@ -220,6 +248,7 @@ def cmd_poll(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `hub` console script."""
     args = build_parser().parse_args(argv)
+    umask = os.umask(0o077)  # the data directory's files (database, WAL, config, outputs) are the user's only
     try:
         return args.func(args)
     except HubError as exc:  # the class carries the exit code
@@ -236,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the user gets one line, never a traceback or a value
         print(f"hub: internal error ({type(exc).__name__}); nothing was written", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        os.umask(umask)  # main() called in-process (tests, a wrapper) leaves the caller's umask
 
 
 # ---------------------------------------------------------------------------- commands

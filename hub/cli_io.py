@@ -112,3 +112,26 @@ def dump(obj) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
+
+
+def poll_key(user: str | None, key_file: str | None, password: str | None) -> tuple[str, str]:
+    """(key id, key) for `hub poll`: from --key-file (readable by its owner only), else $HUB_KEY,
+    else the legacy --password; the key id defaults to the key's part before the dot."""
+    if key_file:
+        path = Path(key_file)
+        try:
+            mode = path.stat().st_mode
+            if mode & 0o077:
+                raise Invalid(f"--key-file {path} may be read by others (mode {mode & 0o777:04o}); "
+                              f"fix: chmod 600 {path}")
+            key = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise Invalid(f"--key-file: cannot read {path} ({getattr(exc, 'strerror', None) or type(exc).__name__})") \
+                from None
+    else:
+        key = (os.environ.get("HUB_KEY") or password or "").strip()
+    if not key:
+        raise Invalid("poll: no key; set $HUB_KEY or pass --key-file FILE")
+    if "\n" in key or (user is None and "." not in key):
+        raise Invalid("poll: the key must be one line, KEY_ID.SECRET")
+    return user or key.split(".", 1)[0], key

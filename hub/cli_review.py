@@ -14,7 +14,7 @@ from .context import HubContext
 from .crypto import Signer
 from .manifest import verify_publication, withdrawn_ids
 from .quickstart import quickstart
-from .services import audit, maintenance, publication, withdrawal
+from .services import audit, maintenance, publication, sessions, withdrawal
 from .services.permissions import cli_operator
 from .store.base import ObjectFilter
 
@@ -78,11 +78,27 @@ def add_commands(sub, common, parser_class) -> None:
     p = common(sec.add_parser("rotate", help="re-encrypt all data at rest under a new data key (stop hub serve first)"))
     p.set_defaults(func=cmd_secrets_rotate)
 
+    ses = sub.add_parser("sessions", help="review-view sign-ins").add_subparsers(
+        dest="sessions_cmd", required=True, parser_class=parser_class)
+    p = common(ses.add_parser("list", help="open sessions: short id, key, when started, last activity"))
+    p.set_defaults(func=lambda a: _sessions(a, sessions.list_sessions))
+    p = common(ses.add_parser("revoke", help="end a session (its short id) or every session of a key (--key)"))
+    p.add_argument("session", nargs="?")
+    p.add_argument("--key", help="key id: end every session of this key")
+    p.set_defaults(func=lambda a: _sessions(a, sessions.revoke, session=a.session, key_id=a.key))
+
     p = common(sub.add_parser("quickstart", help="set up a demo hub, push a demo submission through review, serve"))
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to serve on (default 127.0.0.1: this machine only; 0.0.0.0: every interface)")
+    p.add_argument("--port", type=int, default=8080,
+                   help="TCP port to serve on (default 8080); a port in use is refused before anything is set up")
     p.add_argument("--no-serve", action="store_true", help="set up and print, then exit")
     p.set_defaults(func=cmd_quickstart)
+
+
+def _sessions(args, service, **kwargs) -> int:
+    data = data_dir_arg(args.data_dir)
+    return emit(args, service(data.open_store(), principal=_operator(data), **kwargs))
 
 
 def _operator(data):
@@ -119,6 +135,8 @@ def cmd_verify(args) -> int:
 def _verify_local(args) -> dict:
     """Every publication in the store: signed by this hub's key, objects stored unchanged."""
     data = data_dir_arg(args.data_dir)
+    if not args.public_key:
+        data.check_secret_permissions()  # like every command that reads a secret: a lax key is refused
     store = data.open_store()
     key = args.public_key or Signer.from_file(data.secrets / "signing.key").public_key_b64
     problems, objects, count = [], 0, 0
@@ -152,7 +170,8 @@ def cmd_audit_verify(args) -> int:
             exported = orjson.loads(read_bytes(args.against, "--against"))
         except orjson.JSONDecodeError:
             raise Invalid("--against: not a checkpoint file (JSON)") from None
-    count, problem = audit.verify(audit.entries(store, principal=_operator(data)), store.list_publications(), key)
+    count, problem = audit.verify(audit.entries(store, principal=_operator(data)), store.list_publications(), key,
+                                  checkpoints=store.list_checkpoints())
     if problem is None and exported is not None:
         problem = audit.verify_against(audit.entries(store, principal=_operator(data)), exported, key)
     result = {"entries": count, "valid": problem is None, "problem": problem}

@@ -8,6 +8,11 @@
 Secret files are created mode 0600 inside a 0700 directory, and the hub refuses to use them
 (`hub serve`, `hub init`, reading the id key) while any file under secrets/ is readable or
 writable by group or others: exit 2 with the `chmod 600` that fixes it.
+
+The whole data directory is private too (the database, its WAL, the configuration, logs kept
+there): the hub runs with umask 077 (`hub.cli.main`), `hub init` leaves the directory 0700 and
+every file 0600, and `hub serve` refuses to start while the directory or any file in it is open
+to group or others (`check_permissions`).
 """
 from __future__ import annotations
 
@@ -22,11 +27,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 
+from .crypto import Signer
 from .errors import Invalid
+from .manifest import checkpoint_signer
 from .store import Store, open_store
 
 CONFIG = "config.json"
 SECRET_FILES = ("id_hmac.key", "data.key", "signing.key")
+STORE_FILES = ("hub.sqlite3", "hub.sqlite3-wal", "hub.sqlite3-shm", "hub.sqlite3-journal")
 
 
 class InsecureSecrets(Invalid):
@@ -67,8 +75,36 @@ class DataDir:
         return self.config()["database_url"]
 
     def write_config(self, config: dict) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(config, indent=2) + "\n")
+        os.chmod(self.config_path, 0o600)
+
+    def make_private(self) -> None:
+        """Directories 0700, files 0600 (what `hub init` leaves, whatever the caller's umask)."""
+        os.chmod(self.path, 0o700)
+        for path in self.path.rglob("*"):
+            if path.is_symlink():
+                continue
+            os.chmod(path, 0o700 if path.is_dir() else 0o600)
+
+    def check_permissions(self) -> None:
+        """InsecureSecrets (exit 2) when the data directory or a file the hub keeps there (the
+        configuration, the embedded database and its WAL/journal, the secrets) is open to group
+        or others (mode & 0o077), naming it and the command that fixes it. Other files an
+        operator puts there are out of others' reach through the 0700 directory."""
+        self.check_secret_permissions()
+        own = [self.path / name for name in (CONFIG, *STORE_FILES)]
+        for path in (self.path, *own):
+            try:
+                st = path.lstat()
+            except OSError:
+                continue
+            if (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)) and st.st_mode & 0o077:
+                kind = "directory" if stat.S_ISDIR(st.st_mode) else "file"
+                raise InsecureSecrets(f"data {kind} {path} is accessible to group or others "
+                                      f"(mode {stat.S_IMODE(st.st_mode):04o}); fix: chmod -R go-rwx {self.path}")
 
     def create_secrets(self) -> None:
         """Generate the three secrets (never overwriting existing ones)."""
@@ -107,6 +143,9 @@ class DataDir:
         """The configured store, schema migrated."""
         store = open_store(self.database_url())
         store.migrate()
+        key = self.secrets / "signing.key"
+        if key.is_file():  # the hub's audit log is checkpointed with its signing key (issue 12)
+            store.attach_checkpointer(checkpoint_signer(Signer.from_file(key)))
         return store
 
 

@@ -15,7 +15,8 @@ from sanitizer.policy import TLP_LEVELS
 
 __all__ = [
     "COLLECTION_OF_TLP", "KEY_ID", "ORG_TYPES", "OPERATOR_ORG", "READ_ROLES", "REVIEW_ROLES", "ROLES",
-    "SUBMISSION_STATES", "TIMESTAMP_FORMAT", "TLP_LEVELS", "format_us", "now_us", "now_timestamp",
+    "IOC_CLASSES", "IOC_TYPES", "SUBMISSION_STATES", "TIMESTAMP_FORMAT", "TLP_LEVELS", "format_us", "ioc_class",
+    "ioc_counts", "now_us", "now_timestamp",
 ]
 
 # TLP:RED is never shared, so it has no collection; a collection's `tlp` column names its level.
@@ -90,3 +91,34 @@ def normalise_timestamp(value: object) -> str | None:
 def parse_timestamp(value: str) -> datetime:
     """YYYY-MM-DDTHH:MM:SS.ffffffZ back to an aware datetime (ValueError otherwise)."""
     return datetime.strptime(value, TIMESTAMP_FORMAT).replace(tzinfo=timezone.utc)
+
+
+# What an analyst counts in a submission: each IOC class and the STIX objects that belong to it
+# (通信先 = network destinations, マルウェア = malware and file hashes, 脆弱性, TTP).
+IOC_CLASSES = ("network", "malware", "vulnerability", "ttp")
+_CLASS_OF_TYPE = {"infrastructure": "network", "domain-name": "network", "ipv4-addr": "network",
+                  "ipv6-addr": "network", "url": "network", "email-addr": "network", "malware": "malware",
+                  "file": "malware", "tool": "malware", "vulnerability": "vulnerability", "attack-pattern": "ttp"}
+_NETWORK_PATTERN = re.compile(r"\[(domain-name|ipv4-addr|ipv6-addr|url|email-addr|email-message|network-traffic):")
+IOC_TYPES = frozenset({"indicator", *_CLASS_OF_TYPE})
+
+
+def ioc_class(obj: dict) -> str | None:
+    """The IOC class of one STIX object (an indicator by what its pattern compares), or None."""
+    kind = obj.get("type")
+    if kind == "indicator":
+        pattern = obj.get("pattern") if isinstance(obj.get("pattern"), str) else ""
+        if _NETWORK_PATTERN.search(pattern):
+            return "network"
+        return "malware" if "[file:" in pattern else None
+    return _CLASS_OF_TYPE.get(kind)
+
+
+def ioc_counts(objects: list) -> dict[str, int]:
+    """How many objects of each IOC class a bundle's objects hold."""
+    counts = dict.fromkeys(IOC_CLASSES, 0)
+    for obj in objects:
+        found = ioc_class(obj) if isinstance(obj, dict) else None
+        if found:
+            counts[found] += 1
+    return counts

@@ -11,6 +11,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import waitress
 from taxii2client.v21 import Collection, as_pages
@@ -18,7 +19,8 @@ from taxii2client.v21 import Collection, as_pages
 from . import ratelimit
 from .app import create_app
 from .context import HubContext
-from .services import bulk_publish
+from .errors import Invalid
+from .services import bulk_publish, sessions
 from .services.permissions import cli_operator
 from .worker import Worker
 
@@ -57,17 +59,23 @@ def publish(data, store, raw: bytes, collection: str) -> dict:
             "objects_per_second": round(summary["objects"] / seconds) if seconds else None}
 
 
-def serve(data, host: str, port: int, workers: int, rate_limit: int | None = None) -> int:
+def serve(data, host: str, port: int, workers: int, rate_limit: int | None = None, *,
+          public_url: str | None = None, secure_cookies: bool | None = None) -> int:
     """Serve the hub with waitress (a production WSGI server), `workers` threads, plus the
     background worker that sanitises large submissions. `rate_limit`: requests per minute per
     API key (None: config.json's `rate_limit_per_minute`, else 600; 0: no limit)."""
-    data.check_secret_permissions()  # refuse to serve with secrets others can read
+    os.umask(0o077)  # every file the hub creates from here on (WAL, logs, exports) is private
+    data.check_permissions()  # refuse to serve with a data directory (or secrets) others can read
     limits = ratelimit.settings(data.config(), rate_limit)
     store = data.open_store()
     ctx = HubContext.from_datadir(data, store)
     api_root = data.config().get("api_root", "hub")
+    public = public_url_of(public_url or data.config().get("public_url") or f"http://{host}:{port}")
+    secure = public.startswith("https://") if secure_cookies is None else secure_cookies
     app = create_app(store, api_root=api_root, ctx=ctx,
-                     test_config={"SECRET_KEY": session_key(ctx.id_secret), **limits})
+                     test_config={"SECRET_KEY": session_key(ctx.id_secret), "PUBLIC_URL": public,
+                                  "SESSION_COOKIE_SECURE": secure, "HUB_SESSION_POLICY": session_policy(data),
+                                  **limits})
     worker = Worker(ctx, stale_seconds=int(data.config().get("worker_stale_seconds", 900)))
     worker.start()
     print(f"hub: serving TAXII 2.1 at http://{host}:{port}/taxii2/ (API root /{api_root}/), "
@@ -79,6 +87,23 @@ def serve(data, host: str, port: int, workers: int, rate_limit: int | None = Non
     return 0
 
 
+def public_url_of(value: str) -> str:
+    """An http(s) URL with a host and no query or fragment (exit 2 otherwise)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+            or not value.isprintable() or any(c.isspace() for c in value):
+        raise Invalid("--public-url must be an http:// or https:// URL with a host, e.g. https://hub.example.jp")
+    return value.rstrip("/")
+
+
+def session_policy(data) -> sessions.Policy:
+    """The review view's idle timeout from config.json (`session_idle_minutes`, default 30)."""
+    minutes = data.config().get("session_idle_minutes", sessions.IDLE_TIMEOUT // 60)
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 24 * 60:
+        raise Invalid("config.json: session_idle_minutes must be a whole number of minutes from 1 to 1440")
+    return sessions.Policy(idle=minutes * 60)
+
+
 def session_key(id_secret: bytes) -> bytes:
     """The web view's session-signing key, derived from the data directory's secret so that
     every worker process of one hub accepts the same sessions."""
@@ -86,8 +111,10 @@ def session_key(id_secret: bytes) -> bytes:
 
 
 def poll(url: str, collection_id: str, user: str, password: str, out_dir: str | None,
-         state_file: str | None, page_size: int = 1000) -> dict:
-    """Pull what is new since the last run (added_after = the last X-TAXII-Date-Added-Last seen)."""
+         state_file: str | None, page_size: int = 1000, merge: bool = False) -> dict:
+    """Pull what is new since the last run (added_after = the last X-TAXII-Date-Added-Last seen).
+    With `merge`, all pages go into one bundle (a MISP import keeps the relationships between
+    objects of different pages), and the position is remembered once that bundle is written."""
     state_path = Path(state_file) if state_file else (Path(out_dir) / "poll-state.json" if out_dir
                                                       else Path("hub-poll-state.json"))
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
@@ -101,10 +128,17 @@ def poll(url: str, collection_id: str, user: str, password: str, out_dir: str | 
         if header and (last_seen["value"] is None or header > last_seen["value"]):
             last_seen["value"] = header
 
+    def save_position():
+        if last_seen["value"]:
+            state[key] = last_seen["value"]
+            state_path.parent.mkdir(parents=True, exist_ok=True)
+            state_path.write_text(json.dumps(state, indent=2))
+
     coll._conn.session.hooks["response"].append(remember)
     if out_dir:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
     count = pages = 0
+    merged: dict[str, dict] = {}
     filters = {"added_after": added_after} if added_after else {}
     for envelope in as_pages(coll.get_objects, per_request=page_size, **filters):
         objects = envelope.get("objects", [])
@@ -112,20 +146,36 @@ def poll(url: str, collection_id: str, user: str, password: str, out_dir: str | 
             continue
         pages += 1
         count += len(objects)
+        if merge:
+            for o in objects:  # a later version of an object replaces the earlier one
+                merged[f"{o.get('id')}|{o.get('modified', '')}"] = o
+            continue
         if out_dir:
-            name = f"bundle-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}-{pages:05d}.json"
-            bundle = {"type": "bundle", "id": f"bundle--{_uuid()}", "objects": objects}
-            (Path(out_dir) / name).write_text(json.dumps(bundle), encoding="utf-8")
+            _write_bundle(Path(out_dir), f"{pages:05d}", objects)
         else:
             for o in objects:
                 sys.stdout.write(json.dumps(o, ensure_ascii=False) + "\n")
         # Remember progress after every page: an interrupted poll resumes, it does not restart.
-        if last_seen["value"]:
-            state[key] = last_seen["value"]
-            state_path.parent.mkdir(parents=True, exist_ok=True)
-            state_path.write_text(json.dumps(state, indent=2))
-    return {"objects": count, "pages": pages, "added_after": added_after, "next_added_after": last_seen["value"],
-            "state_file": str(state_path)}
+        save_position()
+    bundles = pages if not merge else int(bool(merged))
+    if merge and merged:
+        if out_dir:
+            _write_bundle(Path(out_dir), "merged", list(merged.values()))
+        else:
+            sys.stdout.write(json.dumps({"type": "bundle", "id": f"bundle--{_uuid()}",
+                                         "objects": list(merged.values())}, ensure_ascii=False) + "\n")
+    if merge:
+        save_position()
+    return {"objects": count, "pages": pages, "bundles": bundles, "added_after": added_after,
+            "next_added_after": last_seen["value"], "state_file": str(state_path)}
+
+
+def _write_bundle(out_dir: Path, suffix: str, objects: list) -> None:
+    name = f"bundle-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}-{suffix}.json"
+    bundle = {"type": "bundle", "id": f"bundle--{_uuid()}", "objects": objects}
+    tmp = out_dir / (name + ".tmp")
+    tmp.write_text(json.dumps(bundle), encoding="utf-8")
+    tmp.replace(out_dir / name)
 
 
 def _uuid() -> str:

@@ -17,7 +17,7 @@ from sanitizer.stixmeta import TLP_LEVEL_OF_ID, TLP_ORDER
 from .context import HubContext
 from .domain import format_time
 from .errors import HubError
-from .services import submissions
+from .services import sightings, submissions
 from .store.base import Principal
 
 DONE = {"review": "accepted for analyst review", "published": "accepted and published",
@@ -50,8 +50,40 @@ class SubmissionInbox:
         return refresh(self.ctx, status)
 
 
+def _confirmed_indicators(objects: list) -> list[str] | None:
+    """The indicators a push of nothing but `sighting`s confirms (issue 15), else None."""
+    refs = [o.get("sighting_of_ref") for o in objects if isinstance(o, dict) and o.get("type") == "sighting"]
+    if not objects or len(refs) != len(objects) or not all(isinstance(r, str) for r in refs):
+        return None
+    return refs
+
+
+def _confirm(ctx: HubContext, principal: Principal, objects: list, indicators: list[str],
+             request_time: datetime | None) -> dict:
+    """Each pushed sighting confirms its indicator for the member's organisation, at once."""
+    successes, failures = [], []
+    for n, (obj, indicator) in enumerate(zip(objects, indicators), 1):
+        oid = obj.get("id") if isinstance(obj.get("id"), str) else f"#{n}"
+        try:
+            sightings.confirm(ctx, principal=principal, indicator=indicator)
+            successes.append({"id": oid, "message": "confirmed: counted in the hub's sighting of the indicator"})
+        except HubError as exc:
+            failures.append({"id": oid, "message": str(exc)})
+    status = {"id": str(uuid.uuid4()), "status": "complete",
+              "request_timestamp": format_time(request_time or datetime.now(timezone.utc)),
+              "total_count": len(objects), "success_count": len(successes), "successes": successes,
+              "failure_count": len(failures), "failures": failures, "pending_count": 0, "pendings": [],
+              "_org": principal.org, "_submission": None}
+    ctx.store.save_status(status)
+    return {k: v for k, v in status.items() if not k.startswith("_")}
+
+
 def push(ctx: HubContext, principal: Principal, objects: list, request_time: datetime | None) -> dict:
-    """Submit the pushed objects with the CSIRT's default profile; the TAXII status to answer."""
+    """Submit the pushed objects with the CSIRT's default profile; the TAXII status to answer.
+    A push of sightings only confirms published indicators instead (no submission)."""
+    indicators = _confirmed_indicators(objects)
+    if indicators is not None:
+        return _confirm(ctx, principal, objects, indicators, request_time)
     stored = ctx.store.default_profile(principal.org)
     if stored is None:
         raise ProcessingError("register a default victim profile first (POST /api/v1/profiles with "
@@ -64,8 +96,9 @@ def push(ctx: HubContext, principal: Principal, objects: list, request_time: dat
         sub = submissions.submit(ctx, principal=principal, body=body, source="taxii", status_id=status_id)
     except HubError as exc:
         raise ProcessingError(str(exc), exc.status) from None
-    ids = [o.get("id") if isinstance(o, dict) and isinstance(o.get("id"), str) else f"#{n}"
-           for n, o in enumerate(objects, 1)]
+    # Positions, never the pushed ids: a status row is stored in clear and an id is input (a
+    # victim's name fits in one); the published objects get new ids from the sanitiser anyway.
+    ids = [f"objects[{n}]" for n in range(len(objects))]
     requested = format_time(request_time or datetime.now(timezone.utc))
     status = {"id": status_id, "status": "pending", "request_timestamp": requested,
               "total_count": len(objects), "success_count": 0, "successes": [], "failure_count": 0,
@@ -77,6 +110,8 @@ def push(ctx: HubContext, principal: Principal, objects: list, request_time: dat
 
 def refresh(ctx: HubContext, status: dict) -> dict:
     """The status resource as of now, from the submission it became."""
+    if status.get("_submission") is None:  # a confirmation: complete when answered
+        return status
     sub = ctx.store.get_submission(status["_submission"])
     if sub is None or sub.status in ("queued", "processing"):
         return status

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Callable
 
-from .crypto import verify_signature
+from .crypto import Signer, verify_signature
 from .store.base import Publication
 
 WITHDRAWAL = "hub-withdrawal"  # the manifest type of a withdrawal (hub.services.withdrawal)
+CHECKPOINT = "hub-audit-checkpoint"  # a signed (seq, hash) of the audit log
 
 
 def canonical(obj) -> bytes:
@@ -19,6 +21,30 @@ def canonical(obj) -> bytes:
 def object_digest(obj: dict) -> str:
     """SHA-256 of an object's canonical JSON."""
     return hashlib.sha256(canonical(obj)).hexdigest()
+
+
+def checkpoint_body(seq: int, digest: str, at: str) -> bytes:
+    """The signed bytes of an audit checkpoint (stored ones and `hub audit checkpoint --export`)."""
+    return canonical({"type": CHECKPOINT, "seq": seq, "hash": digest, "at": at})
+
+
+def checkpoint_signer(signer: Signer) -> Callable[[int, str, str], tuple[str, str, str]]:
+    """The store's checkpointer: (seq, hash, at) -> (body, signature, public key)."""
+    def sign(seq: int, digest: str, at: str) -> tuple[str, str, str]:
+        body = checkpoint_body(seq, digest, at)
+        return body.decode("utf-8"), signer.sign(body), signer.public_key_b64
+    return sign
+
+
+def checkpoint_fields(body: str, signature: str, public_key: str) -> tuple[int, str] | None:
+    """(seq, hash) of a checkpoint whose signature by `public_key` is valid, else None."""
+    try:
+        point = json.loads(body)
+        if point.get("type") != CHECKPOINT or not verify_signature(public_key, body.encode("utf-8"), signature):
+            return None
+        return int(point["seq"]), str(point["hash"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def withdrawn_ids(publications: list[Publication], trusted_key: str | None = None) -> set[str]:

@@ -57,6 +57,10 @@ SCHEMAS = {
         "allOf": [{"oneOf": [{"required": ["bundle"]}, {"required": ["csv"]}, {"required": ["text"]}]},
                   {"oneOf": [{"required": ["victim_profile"]}, {"required": ["profile_id"]}]}],
     },
+    "SightingRequest": _obj({"indicator": {"type": "string", "pattern": "^indicator--", "maxLength": 100}},
+                            ("indicator",)),
+    "SightingResult": _obj({"indicator": _STR, "count": {"type": "integer", "minimum": 1}},
+                           ("indicator", "count")),
     "Accepted": _obj({"id": _STR, "status": {"type": "string", "enum": list(SUBMISSION_STATES)},
                       "mode": {"type": "string", "enum": ["inline", "background"]}, "status_url": _STR},
                      ("id", "status", "mode", "status_url")),
@@ -232,6 +236,11 @@ PATHS = {
     "/api/v1/signing-key": {
         "get": _op("getSigningKey", "The hub's publication signing key (raw Ed25519, base64)",
                    {**_ok("200", "SigningKey", "The public key"), **_errors("401")}, tag="publications")},
+    "/api/v1/sightings": {
+        "post": _op("confirmSighting", "Confirm a published indicator: your organisation saw it too "
+                    "(counted anonymously in the hub's sighting)",
+                    {**_ok("201", "SightingResult", "Organisations that reported its values"),
+                     **_errors("400", "401", "403", "404", "413", "415")}, body="SightingRequest", tag="publications")},
     "/api/v1/orgs/{org}/auto-publish": {
         "put": _op("setAutoPublish", "Publish a CSIRT's clean submissions without review (operator admin)",
                    {**_ok("200", "AutoPublish", "The new setting"),

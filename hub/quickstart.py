@@ -7,8 +7,10 @@ queue, then serves and prints the URLs and keys to open. Run again, it reuses wh
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
+import socket
 import sys
 from importlib import resources
 
@@ -18,6 +20,7 @@ from .errors import Invalid
 from .feed import serve
 from .services import accounts, agreements, publication, review, submissions
 from .services.permissions import cli_operator
+from .store.base import SubmissionFilter
 
 KEYS_FILE = "quickstart-keys.json"  # demo keys, mode 0600: a real hub shows keys once and keeps none
 CSIRT, SECOND_CSIRT, PEER = "sakura-csirt", "momiji-csirt", "kaede-soc"
@@ -67,7 +70,39 @@ def _setup(data) -> dict:
     return state
 
 
+def check_port(host: str, port: int) -> None:
+    """Exit 2 (Invalid) when the server could not listen there: checked before anything is
+    created or printed, so a busy port leaves no half-made hub behind."""
+    if not 0 < port < 65536:
+        raise Invalid(f"--port must be between 1 and 65535 (got {port})")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise Invalid(f"--host {host!r} is not an address of this machine") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            reason = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+            raise Invalid(f"port {port} on {host} {reason}; choose another with --port "
+                          f"(e.g. --port {port + 1 if port < 65535 else 8081})") from None
+
+
+def _queue_lines(store, base: str) -> list[str]:
+    """The review queue as it is now (a second run shows what happened since the first)."""
+    waiting = store.list_submissions(SubmissionFilter(status="review", oldest_first=True), limit=1000)
+    published = store.list_submissions(SubmissionFilter(status="published"), limit=1000)
+    if not waiting:
+        return [f"      review queue:                   empty ({len(published)} published)"]
+    return [f"      review queue:                   {len(waiting)} waiting, {len(published)} published",
+            f"      oldest waiting:                 {base}/review/submissions/{waiting[0].id}"]
+
+
 def quickstart(args) -> int:
+    if not args.no_serve:
+        check_port(args.host, args.port)
     data = data_dir_arg(args.data_dir)
     if data.exists() and (data.path / KEYS_FILE).is_file():
         state = json.loads((data.path / KEYS_FILE).read_text(encoding="utf-8"))
@@ -88,7 +123,7 @@ def quickstart(args) -> int:
         "",
         f"  Review web view / レビュー画面:  {base}/review/",
         f"      sign in with the analyst key:   {keys['analyst']['key']}",
-        f"      waiting for review:             {base}/review/submissions/{state['waiting']}",
+        *_queue_lines(store, base),
         f"  TAXII 2.1 discovery:            {base}/taxii2/",
         f"      TLP:GREEN collection:           {base}/hub/collections/{green.id}/objects/",
         f"      peer SOC key (user:password):   {keys['consumer']['key_id']} : {keys['consumer']['key']}",

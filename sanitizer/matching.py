@@ -1,8 +1,10 @@
-"""The compiled victim profile: every token variant in one Aho-Corasick automaton, plus the
+"""The compiled victim profile: every token expanded into its DI-00 view forms (kana, romaji,
+orders, variant kanji, separators, look-alike skeletons) in Aho-Corasick automatons, plus the
 address and domain tests that detectors and the leak gate share.
 
-Tokens are stored folded (NFKC + case fold), so a search over `Folded.text` finds ＡＣＭＥ,
-ｱｸﾒ, hxxp-defanged and %-encoded spellings alike.
+Tokens are matched against folded text (`normalize.Folded`: NFKC, case, width, defanging,
+decoded escapes) and its key view (`views.key`), so ＡＣＭＥ, ｱｸﾒ, ア・ク・メ, Kōgyō/Kougyou,
+hxxp-defanged and %-encoded spellings alike are found.
 """
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ import re
 from dataclasses import dataclass
 
 import ahocorasick
+import regex
 
-from .normalize import collapse_ws, fold_str
+from . import decoders, orgnames, views
+from .normalize import Folded, collapse_ws, fold_str
 from .profile import VictimProfile
 
 # DI-05: address space that never belongs to an attacker's public infrastructure.
@@ -24,6 +28,10 @@ NON_ROUTABLE = tuple(ipaddress.ip_network(n) for n in (
 
 _SEPARATORS = re.compile(r"[\s._-]+")
 _ASCII_WORD = re.compile(r"[a-z0-9]")
+_WORD_RUN = re.compile(r"[a-z0-9]+")
+# Runs of text between hard punctuation: a key-view token (letters, digits, kana, kanji and the
+# separators the key view drops) never spans ( ) : / ; " and the like.
+_CHUNK = re.compile(r"[\w\s・·･\-.,、。'’‘]+")
 _GENERIC_LABELS = {"co", "ne", "or", "ac", "go", "ed", "lg", "gr", "ad", "com", "net", "org", "edu", "gov",
                    "www", "mail", "jp", "example", "test", "invalid", "local", "corp", "info", "biz"}
 
@@ -31,6 +39,7 @@ _GENERIC_LABELS = {"co", "ne", "or", "ac", "go", "ed", "lg", "gr", "ad", "com", 
 KINDS = {
     "org": ("DI-03", "[VICTIM-ORG]"),
     "person": ("DI-03", "[PERSON]"),
+    "surname": ("DI-03", "[PERSON]"),
     "keyword": ("DI-03", "[KEYWORD]"),
     "host": ("DI-03", "[HOST]"),
     "account": ("DI-03", "[ACCOUNT]"),
@@ -56,14 +65,6 @@ def _separator_variants(token: str) -> set[str]:
     return {sep.join(parts) for sep in (" ", "-", "_", ".", "")} | {token}
 
 
-def _name_variants(name: str) -> set[str]:
-    out = _separator_variants(name)
-    parts = [p for p in _SEPARATORS.split(name) if p]
-    if len(parts) == 2:  # "Kenji Ishikawa" is also written "Ishikawa Kenji"
-        out |= _separator_variants(parts[1] + " " + parts[0])
-    return out
-
-
 def registrable_label(domain: str) -> str | None:
     """The distinctive label of a victim domain (minatobe-seiki of minatobe-seiki.example)."""
     labels = [lab for lab in domain.lower().split(".") if lab]
@@ -87,17 +88,13 @@ def idna_forms(domain: str) -> set[str]:
     return forms
 
 
-# Characters that stand in for letters in look-alike host names; a 1:1 map keeps offsets.
-_SKELETON = str.maketrans({"0": "o", "1": "l", "i": "l", "|": "l", "3": "e", "4": "a", "5": "s", "7": "t",
-                           "8": "b", "$": "s", "@": "a"})
-_LOOKALIKE_CHARS = re.compile(r"[0134578|$@i]")
-_LOOKALIKE_KINDS = {"org", "domain", "domain-label", "keyword"}
+_LOOKALIKE_KINDS = {"org", "domain-label", "keyword", "person", "host"}
+# Names of the shapes profile tokens have, that belong to no one: a MATCHES expression that
+# matches one of them is generic (DI-12).
+_NEUTRAL_FORMS = ("example", "example.com", "www.example.com", "mail.example.net", "Example Corp",
+                  "EXAMPLE TRADING", "sample-host01", "WIN-SRV01", "admin", "j.smith", "John Smith",
+                  "サンプル", "株式会社サンプル", "さんぷる", "山田太郎", "山田 太郎", "見本商事")
 _HEX_ONLY = re.compile(r"^[0-9a-f:-]*$")  # hashes and ids are never look-alike spellings
-
-
-def skeleton(text: str) -> str:
-    """Map look-alike characters to the letters they imitate (same length as the input)."""
-    return text.translate(_SKELETON)
 
 
 def _automaton(words):
@@ -110,8 +107,30 @@ def _automaton(words):
     return auto
 
 
+def token_forms(token: str, kind: str) -> set[str]:
+    """Every written form of one profile token that the key view does not already equate:
+    name orders, romaji of kana, the core of an organisation name, variant kanji."""
+    forms = {token}
+    if kind == "person":
+        forms = views.name_orders(token)
+    for f in list(forms):
+        for r in views.romaji_forms(f):
+            forms |= views.name_orders(r) if kind == "person" else {r}
+    if kind == "org":
+        forms |= {c for f in list(forms) for c in orgnames.cores(f)}
+    out = set()
+    for f in forms:
+        out |= views.kanji_variants(f) if not f.isascii() else {f}
+    return out
+
+
 class ProfileIndex:
-    """Everything a detector needs to recognise the victim, compiled once per submission."""
+    """Everything a detector needs to recognise the victim, compiled once per submission.
+
+    Domains and e-mail addresses are matched in the folded view (DI-04 widens them to the host);
+    names, keywords, hosts and accounts in the key view (DI-00: kana, romanisation, separators,
+    variant kanji) and, for organisation names and keywords, in its look-alike skeleton.
+    """
 
     def __init__(self, profile: VictimProfile):
         self.profile = profile
@@ -121,51 +140,77 @@ class ProfileIndex:
             self.domains |= idna_forms(d)
         self.emails = {fold_str(e) for e in profile.email_addresses}
         self.accounts = {fold_str(a) for a in profile.accounts}
-        self._kinds: dict[str, str] = {}
-        for name in profile.organization_names:
-            self._add(_separator_variants(name), "org")
-        for person in profile.people:
-            self._add(_name_variants(person), "person")
-        for kw in profile.keywords:
-            self._add(_separator_variants(kw), "keyword")
-        for host in profile.hostnames:
-            self._add({host}, "host")
-        for acct in profile.accounts:
-            self._add({acct}, "account")
-        for dom in self.domains:
-            self._add({dom}, "domain")
+        self._kinds: dict[str, str] = {}  # folded token -> kind (domains, e-mails)
+        self._keys: dict[str, str] = {}  # key-view token -> kind
+        self.surface_forms: set[str] = set()  # written forms, for MATCHES expressions (DI-12)
+        for field, kind in (("organization_names", "org"), ("people", "person"), ("keywords", "keyword"),
+                            ("hostnames", "host"), ("accounts", "account")):
+            for tok in getattr(profile, field):
+                self._add_key(token_forms(tok, kind), kind)
+        for person in profile.people:  # 鴫原です: a family name alone, as a word of its own
+            self._add_key({v for s in views.surname(person) for v in views.kanji_variants(s)}, "surname")
+        for dom in sorted(self.domains):
+            self._kinds.setdefault(dom, "domain")
+            self.surface_forms |= {dom, "www." + dom}
             label = registrable_label(dom)
             if label:
-                self._add(_separator_variants(label), "domain-label")
+                self._add_key(_separator_variants(label), "domain-label")
         for email in profile.email_addresses:
-            self._add({email}, "email")
-        self._last_text: str | None = None
-        self._last_hits: list[TokenHit] = []
-        self._automaton = _automaton((tok, kind) for tok, kind in self._kinds.items())
-        # Look-alike spellings (utsub0gusa for utsubogusa) of the longer ASCII tokens.
+            self._kinds.setdefault(fold_str(email), "email")
+            self.surface_forms.add(email)
+        self._hits_cache: dict[str, list[TokenHit]] = {}
+        self._folded_cache: dict[str, Folded] = {}
+        self._encoded_cache: dict[str, tuple] = {}
+        self._forms_list: list[str] | None = None
+        self._chunk_cache: dict[tuple[str, bool], list[tuple[int, int, str]]] = {}
+        self._automaton = _automaton(self._kinds.items())
+        self._key_auto = _automaton(self._keys.items())
+        # Look-alike spellings (Cyrillic е, rn for m, 0 for o) of the longer names.
         self._lookalikes = _automaton(
-            (skeleton(tok), kind) for tok, kind in self._kinds.items()
-            if tok.isascii() and len(tok) >= 5 and kind in _LOOKALIKE_KINDS)
+            (views.skeleton(k), kind) for k, kind in self._keys.items()
+            if len(k) >= 5 and kind in _LOOKALIKE_KINDS)
 
-    def _add(self, tokens: set[str], kind: str) -> None:
-        for t in tokens:
-            f = collapse_ws(fold_str(t))
-            if len(f) < 2:
+    def _add_key(self, forms: set[str], kind: str) -> None:
+        for f in forms:
+            self.surface_forms |= {f, f.lower(), f.upper(), f.title()}
+            k = views.key(collapse_ws(fold_str(f)))
+            if len(k) < 2 or (k.isascii() and len(k) < 3 and kind != "account"):
                 continue
             # The first kind registered wins: organisation names before derived labels.
-            self._kinds.setdefault(f, kind)
+            self._keys.setdefault(k, kind)
 
     @property
     def tokens(self) -> dict[str, str]:
-        """Folded token → kind (read-only view for the leak gate and tests)."""
-        return dict(self._kinds)
+        """Token (folded domains/e-mails, key-view names) → kind, for the leak gate and tests."""
+        return {**self._keys, **self._kinds}
+
+    def folded(self, text: str) -> Folded:
+        """The folded view of `text`, once per string for this submission (the detectors and
+        the leak gate read the same strings)."""
+        f = self._folded_cache.get(text)
+        if f is None:
+            f = Folded(text)
+            if len(self._folded_cache) < 100_000:
+                self._folded_cache[text] = f
+        return f
+
+    def encoded(self, text: str) -> tuple:
+        """`decoders.candidates(text)`, once per string for this submission."""
+        c = self._encoded_cache.get(text)
+        if c is None:
+            c = decoders.candidates(text)
+            if len(self._encoded_cache) < 100_000:
+                self._encoded_cache[text] = c
+        return c
 
     def find_tokens(self, text: str) -> list[TokenHit]:
-        """Every profile token in folded `text`; short ASCII tokens only as whole words."""
-        if text is self._last_text:  # DI-03, DI-04 and DI-06 each ask about the same string
-            return self._last_hits
-        hits = self._find_tokens(text)
-        self._last_text, self._last_hits = text, hits
+        """Every profile token in folded `text` (spans in folded offsets), once per string:
+        DI-03, DI-04, DI-06 and the leak gate each ask about the same strings."""
+        hits = self._hits_cache.get(text)
+        if hits is None:
+            hits = self._find_tokens(text)
+            if len(self._hits_cache) < 200_000:
+                self._hits_cache[text] = hits
         return hits
 
     def _find_tokens(self, text: str) -> list[TokenHit]:
@@ -173,15 +218,82 @@ class ProfileIndex:
         if self._automaton is not None:
             for end, (tok, kind) in self._automaton.iter(text):
                 start = end - len(tok) + 1
-                if tok.isascii() and len(tok) <= 4 and (
-                        (start > 0 and _ASCII_WORD.match(text[start - 1]))
-                        or (end + 1 < len(text) and _ASCII_WORD.match(text[end + 1]))):
+                if tok.isascii() and len(tok) <= 4 and not _whole_word(text, start, end + 1):
                     continue  # "nec" must not match inside "connection"
                 hits.append(TokenHit(start, end + 1, kind))
-        if self._lookalikes is not None and _LOOKALIKE_CHARS.search(text) and not _HEX_ONLY.match(text):
-            for end, (tok, kind) in self._lookalikes.iter(skeleton(text)):
-                hits.append(TokenHit(end - len(tok) + 1, end + 1, kind))
+        if self._key_auto is None:
+            return hits
+        k = views.key(text)
+        exact = sum(1 for _end, (tok, kind) in self._key_auto.iter(k)
+                    if kind in _LOOKALIKE_KINDS and len(tok) >= 5) if self._lookalikes is not None else 0
+        if exact or next(self._key_auto.iter(k), None) is not None:
+            hits.extend(self._key_hits(text, self._key_auto, lookalike=False))
+        # The skeleton finds every exact name again: it adds something only when it finds more.
+        if self._lookalikes is not None and _may_look_alike(text) \
+                and sum(1 for _hit in self._lookalikes.iter(views.skeleton(k))) > exact:
+            hits.extend(self._key_hits(text, self._lookalikes, lookalike=True))
         return hits
+
+    def _key_hits(self, text: str, auto, *, lookalike: bool) -> list[TokenHit]:
+        """Hits in the key view (or its skeleton), mapped back to offsets in folded `text`.
+        Only the chunks between hard punctuation (which no token holds) that hit are mapped."""
+        hits = []
+        for chunk in _CHUNK.finditer(text):
+            base = chunk.start()
+            hits.extend(TokenHit(s + base, e + base, kind)
+                        for s, e, kind in self._chunk_hits(chunk.group(0), auto, lookalike))
+        return hits
+
+    def _chunk_hits(self, piece: str, auto, lookalike: bool) -> list[tuple[int, int, str]]:
+        """Hits in one chunk, cached: bundles repeat sentences. The characters around a chunk
+        are hard punctuation, so the word tests below need nothing outside it."""
+        cached = self._chunk_cache.get((piece, lookalike))
+        if cached is not None:
+            return cached
+        k = views.key(piece)
+        if lookalike:
+            k = views.skeleton(k)
+        out = []
+        if next(auto.iter(k), None) is not None:
+            mapped = views.key_mapped(piece, lookalike=lookalike)
+            for end, (tok, kind) in auto.iter(mapped.text):
+                s, e = mapped.span(end - len(tok) + 1, end + 1)
+                # Latin tokens: short ones, and any that spans several words ("at Yamada" is
+                # not the account t.yamada), must stand as whole words.
+                if tok.isascii() and (len(tok) <= 5 or not _WORD_RUN.fullmatch(piece, s, e)) \
+                        and not _whole_word(piece, s, e):
+                    continue
+                if kind == "surname" and not _stands_alone(piece, s, e):
+                    continue  # 山田工業所 is not the person 山田
+                out.append((s, e, kind))
+        if len(self._chunk_cache) < 50_000:
+            self._chunk_cache[(piece, lookalike)] = out
+        return out
+
+    def matches_victim(self, expression: str) -> bool:
+        """DI-12: True if a MATCHES expression matches a written form of a profile token.
+
+        The expression runs against the tokens, not as text, with a time limit per form; an
+        expression that cannot be run in time counts as a match (fail closed). An expression
+        that also matches neutral names of the same shapes (`[a-z]+`, `.*\\.exe$`) is generic,
+        not a comparison with the victim, and stays."""
+        if len(expression) > 4096:
+            return True
+        try:
+            rx = regex.compile(expression)
+        except (regex.error, RecursionError, OverflowError, ValueError):
+            return False  # not a regular expression this engine knows: read as text only
+        try:
+            if not any(rx.search(form, timeout=0.05) for form in self._sorted_forms()):
+                return False
+            return not any(rx.search(form, timeout=0.05) for form in _NEUTRAL_FORMS)
+        except TimeoutError:
+            return True
+
+    def _sorted_forms(self) -> list[str]:
+        if self._forms_list is None:
+            self._forms_list = sorted(self.surface_forms, key=lambda f: (len(f), f))
+        return self._forms_list
 
     def is_victim_domain(self, host: str) -> bool:
         """True for a victim domain or any of its subdomains (host already folded)."""
@@ -197,3 +309,30 @@ class ProfileIndex:
         if any(ip in n for n in NON_ROUTABLE if n.version == ip.version):
             return "internal"
         return None
+
+
+# Worth a skeleton pass: letters of other scripts (Cyrillic а, Greek Α …), digits or signs next
+# to letters (amag1ri, paypa|), rn / vv, or an l in a host-like string without spaces.
+_LOOK_TRIGGER = re.compile(r"[^\x00-\u024f\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]"
+                           r"|[a-z][0-9|$@]|[0-9|$@][a-z]|rn|vv")
+
+
+def _may_look_alike(text: str) -> bool:
+    """Cheap test before the skeleton pass."""
+    if _HEX_ONLY.match(text):
+        return False
+    return _LOOK_TRIGGER.search(text) is not None or (" " not in text and "l" in text)
+
+
+_JA_WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u30a0-\u30ffー々]")
+
+
+def _stands_alone(text: str, start: int, end: int) -> bool:
+    """A family name not run together with another kanji or katakana word."""
+    return not ((start > 0 and _JA_WORD.match(text[start - 1])) or (end < len(text) and _JA_WORD.match(text[end])))
+
+
+def _whole_word(text: str, start: int, end: int) -> bool:
+    """True if [start, end) of folded text is not inside a longer ASCII word."""
+    return not ((start > 0 and _ASCII_WORD.match(text[start - 1]))
+                or (end < len(text) and _ASCII_WORD.match(text[end])))

@@ -1,4 +1,6 @@
-"""Folding text for matching: NFKC + case folding + refanging + percent/escape decoding.
+"""DI-00 folded view: NFKC + case folding + invisible characters removed + hyphen-likes unified +
+refanging (ASCII and full-width brackets) + repeated percent / HTML-entity decoding + \\uXXXX and
+\\xNN escapes + punycode labels decoded.
 
 Detectors search the *folded* form of a string and report spans there; `Folded.orig_span`
 maps them back to the original string so that operators replace exactly the original
@@ -6,59 +8,75 @@ characters (the rest of the string keeps its original spelling).
 """
 from __future__ import annotations
 
+import codecs
+import html
+import json
 import re
 import unicodedata
 from urllib.parse import unquote_to_bytes
 
+from .views import HYPHENS, INVISIBLE, INVISIBLE_CHARS
+
 # Multi-character spellings folded to one character. Defanged forms as written by analysts
 # (hxxp, [.], [@], (dot)), regex / STIX-pattern escapes (\. \\.) and HTML entities.
+_OPEN, _CLOSE = r"[\[［【〔(（{｛]", r"[\]］】〕)）}｝]"
 _SPECIAL = re.compile(
-    r"(?P<scheme>h[x*]{2}p(?=s?(?:\[?:\]?//|://)))"
-    r"|(?P<ftp>f[x*]p(?=\[?:\]?//|://))"
-    r"|(?P<dot>\[\s*\.\s*\]|\(\s*\.\s*\)|\{\s*\.\s*\}|\[dot\]|\(dot\)|\{dot\})"
-    r"|(?P<at>\[\s*@\s*\]|\(\s*@\s*\)|\{\s*@\s*\}|\[at\]|\(at\)|\{at\})"
-    r"|(?P<colon>\[\s*:\s*\](?=//)|\[:\]//|\[://\])"
+    rf"(?P<inv>[{INVISIBLE_CHARS}]+)"
+    r"|(?P<scheme>h[x*]{2}p(?=s?(?:[\[［]?[:：][\]］]?//|://)))"
+    r"|(?P<ftp>f[x*]p(?=[\[［]?[:：][\]］]?//|://))"
+    rf"|(?P<dot>{_OPEN}\s*(?:[.．。｡]|dot)\s*{_CLOSE})"
+    rf"|(?P<at>{_OPEN}\s*(?:[@＠]|at)\s*{_CLOSE})"
+    r"|(?P<colon>[\[［]\s*[:：]\s*[\]］](?=//)|[\[［][:：][\]］]//|[\[［]://[\]］])"
+    r"|(?P<uesc>(?:(?-i:\\u)[0-9A-Fa-f]{4})+)"
+    r"|(?P<xesc>(?:(?-i:\\x)[0-9A-Fa-f]{2})+)"
     r"|(?P<esc>\\+(?=[.\-/@:]))"
-    r"|(?P<pct>(?:%[0-9A-Fa-f]{2})+)"
-    r"|(?P<ent>&#x[0-9A-Fa-f]{1,6};|&#[0-9]{1,7};|&(?:amp|lt|gt|quot|apos);)",
+    r"|(?P<pct>(?:%(?:25)*[0-9A-Fa-f]{2})+)"
+    r"|(?P<ent>&(?:amp;)*(?:#x[0-9A-Fa-f]{1,6};?|#[0-9]{1,7};?|[a-z][a-z0-9]{1,9};))"
+    r"|(?P<idna>(?<![a-z0-9-])xn--[a-z0-9-]{2,59})",
     re.IGNORECASE,
 )
-_HAS_SPECIAL = re.compile(r"[\[\(\{%\\&]|h[x*]{2}p|f[x*]p", re.IGNORECASE)
+_HAS_SPECIAL = re.compile(rf"[\[\(\{{%\\&［【〔（｛{INVISIBLE_CHARS}]|h[x*]{{2}}p|f[x*]p|xn--", re.IGNORECASE)
 _WS = re.compile(r"\s+")
 _ODD_WS = re.compile(r"\s\s|[^\S ]")
-_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'"}
+_PCT_AGAIN = re.compile(r"%(?:25)+", re.IGNORECASE)
+_AMP_AGAIN = re.compile(r"^&(?:amp;)+", re.IGNORECASE)
 
 
 def fold_str(s: str) -> str:
     """Fold a whole string the way matching sees it (no span map): NFKC, case fold, NFKC."""
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", s).casefold())
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", s).casefold()).translate(HYPHENS)
+    return INVISIBLE.sub("", folded) if not folded.isascii() else folded
 
 
 def _fold_special(m: re.Match) -> str:
     kind = m.lastgroup
     text = m.group(0)
-    if kind == "scheme":
-        return "http"
-    if kind == "ftp":
-        return "ftp"
-    if kind == "dot":
-        return "."
-    if kind == "at":
-        return "@"
+    if kind in ("scheme", "ftp"):
+        return kind == "scheme" and "http" or "ftp"
+    simple = {"inv": "", "dot": ".", "at": "@", "esc": ""}
+    if kind in simple:
+        return simple[kind]
     if kind == "colon":
-        return "://" if text.endswith("//") or text == "[://]" else ":"
-    if kind == "esc":
-        return ""
-    if kind == "pct":
-        return fold_str(unquote_to_bytes(text).decode("utf-8", "replace"))
-    low = text.lower()
-    if low in _ENTITIES:
-        return _ENTITIES[low]
-    try:
-        cp = int(low[3:-1], 16) if low.startswith("&#x") else int(low[2:-1])
-        return fold_str(chr(cp))
-    except (ValueError, OverflowError):
-        return text
+        return "://" if text.endswith("//") or text in ("[://]", "［://］") else ":"
+    if kind == "pct":  # repeated: %25E9 is %E9 is the byte E9
+        return fold_str(unquote_to_bytes(_PCT_AGAIN.sub("%", text)).decode("utf-8", "replace"))
+    if kind == "uesc":
+        try:
+            return fold_str(json.loads('"' + text.lower() + '"'))
+        except ValueError:
+            return text.lower()
+    if kind == "xesc":
+        raw = bytes(int(text[i + 2:i + 4], 16) for i in range(0, len(text), 4))
+        return fold_str(raw.decode("utf-8", "replace"))
+    if kind == "idna":
+        try:
+            return fold_str(codecs.decode(text[4:].lower().encode("ascii"), "punycode"))
+        except (UnicodeError, ValueError):
+            return text.lower()
+    # HTML entities, double-escaped ones too (&amp;#x30CA; is &#x30CA; is ナ).
+    entity = _AMP_AGAIN.sub("&", text)
+    decoded = html.unescape(entity)
+    return fold_str(decoded) if decoded != entity else text.lower()
 
 
 class Folded:
@@ -154,7 +172,7 @@ def _fold_same_length(run: str) -> str | None:
     cf = run.casefold()
     if len(cf) != len(run) or not unicodedata.is_normalized("NFKC", cf):
         return None
-    return cf
+    return cf.translate(HYPHENS)
 
 
 def _is_simple(s: str) -> bool:
@@ -165,7 +183,7 @@ def _is_simple(s: str) -> bool:
     if not unicodedata.is_normalized("NFKC", s):
         return False
     cf = s.casefold()
-    return len(cf) == len(s) and unicodedata.is_normalized("NFKC", cf)
+    return len(cf) == len(s) and unicodedata.is_normalized("NFKC", cf) and cf.translate(HYPHENS) == cf
 
 
 def collapse_ws(s: str) -> str:

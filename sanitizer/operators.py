@@ -30,3 +30,4 @@ def replace(text: str, findings: list[Finding]) -> str:
         pos = f.end
     parts.append(text[pos:])
     return "".join(parts)
+

@@ -22,6 +22,8 @@ class Policy:
     # from the hub's membership; unknown counts mean the sector is omitted (fail closed).
     k: int = 3
     sector_member_counts: dict[str, int] | None = None
+    # DI-16 v2: members per prefecture group (kanto, chubu, …); the group is named only if >= k.
+    region_member_counts: dict[str, int] | None = None
     # DI-01: "generalise" the victim identity, or "drop" it.
     victim_identity: str = "generalise"
     # DI-02: name the submitting CSIRT as producer (only if it asked to be named).
@@ -31,6 +33,8 @@ class Policy:
     drop_types: tuple[str, ...] = ("note", "opinion")
     # DI-17: indicator values already reported by enough other victims (value -> reporter count).
     known_reporter_counts: dict[str, int] = field(default_factory=dict)
+    # DI-10b: run the optional NER pass (GiNZA, extra `ner`); its findings are holds, never changes.
+    ner: bool = False
 
     @classmethod
     def from_dict(cls, data: object) -> "Policy":
@@ -42,7 +46,7 @@ class Policy:
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise BadInput(f"policy: unknown setting {unknown[0]!r}")
+            raise BadInput(f"policy: unknown setting (allowed: {', '.join(sorted(names))})")
         values = dict(data)
         if "drop_types" in values:
             if not isinstance(values["drop_types"], list) or not all(isinstance(x, str) for x in values["drop_types"]):
@@ -66,12 +70,18 @@ class Policy:
                 isinstance(self.sector_member_counts, dict)
                 and all(isinstance(v, int) and not isinstance(v, bool) for v in self.sector_member_counts.values())):
             raise BadInput("policy: sector_member_counts must map sector names to integers")
+        if self.region_member_counts is not None and not (
+                isinstance(self.region_member_counts, dict)
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in self.region_member_counts.values())):
+            raise BadInput("policy: region_member_counts must map prefecture groups to integers")
         if self.victim_identity not in ("generalise", "drop"):
             raise BadInput("policy: victim_identity must be 'generalise' or 'drop'")
         if not isinstance(self.attribution, bool):
             raise BadInput("policy: attribution must be true or false")
         if not isinstance(self.hub_name, str) or not self.hub_name.strip():
             raise BadInput("policy: hub_name must be a non-empty string")
+        if not isinstance(self.ner, bool):
+            raise BadInput("policy: ner must be true or false")
         if not isinstance(self.known_reporter_counts, dict):
             raise BadInput("policy: known_reporter_counts must be an object")
 

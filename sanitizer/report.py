@@ -12,10 +12,27 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from . import public_paths
+
 # What became of the object an entry is about. `pending` only while sanitising: the engine
 # resolves it to `kept` (the object is in the output, at `object`) or `dropped`.
 KEPT, REPLACED, DROPPED, PENDING = "kept", "replaced", "dropped", "pending"
 STATES = (KEPT, REPLACED, DROPPED, PENDING)
+
+# Text intake: the bundle key listing lines whose IOC-like text produced no indicator.
+UNPARSED_KEY = "x_hub_unparsed"
+# The only classes it may name (a STIX submitter could put anything under that key).
+UNPARSED_CLASSES = frozenset({"url", "email", "ipv4", "ipv6", "hash", "domain", "cve"})
+
+
+def unparsed_lines(bundle: object) -> list[dict]:
+    """The converter's `{line, class}` list from an input bundle (anything else ignored)."""
+    raw = bundle.get(UNPARSED_KEY) if isinstance(bundle, dict) else None
+    if not isinstance(raw, list):
+        return []
+    return [{"line": u["line"], "class": u["class"]} for u in raw
+            if isinstance(u, dict) and isinstance(u.get("line"), int) and not isinstance(u.get("line"), bool)
+            and u.get("class") in UNPARSED_CLASSES]
 
 
 @dataclass(frozen=True)
@@ -33,9 +50,14 @@ class Entry:
     state: str = PENDING  # kept | replaced (by another object) | dropped | pending
 
     def public(self) -> dict:
-        """The entry without original values or ids."""
+        """The entry without original values or ids, custom keys and types redacted."""
+        return public_entry(self.private())
+
+    def private(self) -> dict:
+        """The entry as the submitter and analysts see it: object, path and originals as they were."""
         return {"rule": self.rule, "object": self.object, "path": self.path, "action": self.action,
-                "class": self.cls, "replacement": self.replacement, "state": self.state}
+                "class": self.cls, "replacement": self.replacement, "state": self.state,
+                "original_id": self.original_id, "original": self.original}
 
 
 @dataclass
@@ -47,6 +69,11 @@ class Report:
     classes: dict[str, str] = field(default_factory=dict)
     tlp: str | None = None
     refused: list[dict] = field(default_factory=list)
+    # Text intake: lines with IOC-like text that produced no indicator ({line, class}; no values).
+    unparsed: list[dict] = field(default_factory=list)
+    # DI-10b: "ran" or "not-run" (disabled by policy, or GiNZA not installed: see ner_note).
+    ner: str = "not-run"
+    ner_note: str = "disabled by policy"
 
     def add(self, rule: str, obj: str, path: str, action: str, *, cls: str | None = None,
             original_id: str | None = None, original: str | None = None, replacement: str | None = None,
@@ -63,20 +90,44 @@ class Report:
         }
 
     def public(self) -> dict:
-        """The form peers may see: no original values, no original ids."""
+        """The form peers may see: no original values, no original ids, and no key or type name
+        that the STIX specification does not define (a custom key can name the victim)."""
+        return public_form(self.private())
+
+    def private(self) -> dict:
+        """The form for the submitter and analysts: original ids and values, paths as they were."""
         return {
             "tlp": self.tlp,
             "summary": self.summary(),
-            "holds": [{k: v for k, v in h.items() if k != "original"} for h in self.holds],
+            "holds": list(self.holds),
             "classes": dict(sorted(self.classes.items())),
-            "entries": [e.public() for e in self.entries],
+            "entries": [e.private() for e in self.entries],
             "refused": self.refused,
+            "unparsed": list(self.unparsed),
+            "ner": self.ner, "ner_note": self.ner_note,
         }
 
-    def private(self) -> dict:
-        """The form for the submitter and analysts: adds original ids and values."""
-        out = self.public()
-        out["holds"] = list(self.holds)
-        out["entries"] = [{**e.public(), "original_id": e.original_id, "original": e.original}
-                          for e in self.entries]
-        return out
+
+# The one place that turns the private form into the public one, also for a private report the hub
+# has edited (analysts' undo and release), so the two can never disagree.
+_PRIVATE_ENTRY_KEYS = ("original", "original_id")
+
+
+def public_entry(entry: dict) -> dict:
+    """An entry without original values or ids; custom keys and types in its object label and
+    path redacted."""
+    out = {k: v for k, v in entry.items() if k not in _PRIVATE_ENTRY_KEYS}
+    out["object"] = public_paths.object_label(entry.get("object", ""))
+    out["path"] = public_paths.path(entry.get("path", ""))
+    return out
+
+
+def public_form(private: dict) -> dict:
+    """The public form of a private report dict (see `Report.private`)."""
+    out = dict(private)
+    out["entries"] = [public_entry(e) for e in private.get("entries", [])]
+    out["holds"] = [{k: (public_paths.object_label(v) if k == "object" else v) for k, v in h.items()
+                     if k != "original"} for h in private.get("holds", [])]
+    out["refused"] = [{**r, "where": public_paths.path(r["where"])} if "where" in r else r
+                      for r in private.get("refused", [])]
+    return out

@@ -27,27 +27,30 @@ def validate_bundle(bundle: object) -> list[dict]:
     objects = bundle.get("objects", [])
     if not isinstance(objects, list):
         raise BadInput("input: bundle 'objects' must be a list")
-    for i, obj in enumerate(objects, 1):
+    # Messages name the position and the field (objects[3].id), never a type, key or value
+    # from the input: they are stored and returned, and a victim's name may sit in any of them.
+    for n, obj in enumerate(objects):
+        i = f"objects[{n}]"
         if not isinstance(obj, dict):
-            raise BadInput(f"object #{i}: not a JSON object")
+            raise BadInput(f"{i}: not a JSON object")
         t = obj.get("type")
         if not isinstance(t, str) or not t:
-            raise BadInput(f"object #{i}: missing 'type'")
+            raise BadInput(f"{i}.type: missing 'type'")
         oid = obj.get("id")
         m = _ID.match(oid) if isinstance(oid, str) else None
         if not m or m.group(1) != t:
-            raise BadInput(f"object #{i} ({t}): missing or malformed 'id'")
+            raise BadInput(f"{i}.id: missing or malformed 'id'")
         sv = obj.get("spec_version")
         if sv == "2.0":
-            raise BadInput(f"object #{i} ({t}): STIX 2.0 content is not supported (spec_version must be 2.1)")
+            raise BadInput(f"{i}.spec_version: STIX 2.0 content is not supported (spec_version must be 2.1)")
         if sv is not None and sv != "2.1":
-            raise BadInput(f"object #{i} ({t}): unsupported spec_version")
+            raise BadInput(f"{i}.spec_version: unsupported spec_version")
         if t == "indicator" and obj.get("pattern_type", "stix") == "stix" and not isinstance(obj.get("pattern"), str):
-            raise BadInput(f"object #{i} (indicator): missing 'pattern'")
-        for key, value in obj.items():
+            raise BadInput(f"{i}.pattern: missing 'pattern'")
+        for k, (key, value) in enumerate(obj.items()):
             if (key.endswith("_ref") and not isinstance(value, str)) or (
                     key.endswith("_refs") and not (isinstance(value, list) and all(isinstance(r, str) for r in value))):
-                raise BadInput(f"object #{i} ({t}): '{key}' must hold object ids")
+                raise BadInput(f"{i}, property #{k + 1}: a *_ref / *_refs property must hold object ids")
     if objects and not any(o.get("spec_version") == "2.1" for o in objects) and any(
             o["type"] not in SCO_TYPES for o in objects):
         # No object says 2.1 and SDOs carry no spec_version: this is how STIX 2.0 looks.

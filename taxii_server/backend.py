@@ -13,7 +13,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-from flask import g, request
+from flask import current_app, g
 from medallion.backends.base import Backend
 from medallion.exceptions import ProcessingError
 
@@ -140,7 +140,10 @@ class HubBackend(Backend):
 
     # -- discovery ---------------------------------------------------------------------
     def server_discovery(self):
-        root = request.host_url.rstrip("/") + f"/{self.api_root}/"
+        # The operator's public URL (`hub serve --public-url`), never the request's Host header
+        # (a client could point peers elsewhere); without one, a path relative to this server.
+        public = current_app.config.get("PUBLIC_URL")
+        root = (public.rstrip("/") if public else "") + f"/{self.api_root}/"
         return {"title": self.title, "description": "TAXII 2.1 feed of de-identified attack-technique information",
                 "default": root, "api_roots": [root]}
 

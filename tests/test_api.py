@@ -130,7 +130,7 @@ BAD_FIELDS = [
     ("email_addresses", {"victim_profile": {"organization_names": ["x"], "email_addresses": [SECRET]}}),
     ("region", {"victim_profile": {"organization_names": ["x"], "region": SECRET}}),
     ("profile_id", {"victim_profile": None, "profile_id": 7}),
-    ("colour", {"colour": SECRET}),  # an unknown field is named (its name, not its value)
+    ("allowed", {"x_ZQX_colour": SECRET}),  # an unknown field: neither its name nor its value, the allowed ones
 ]
 
 

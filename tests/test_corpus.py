@@ -31,13 +31,19 @@ def test_corpus_is_present():
     assert len(CASES) >= 12, f"expected the shared corpus under {CORPUS}"
 
 
-def test_visible_corpus_passes_leakcheck():
-    proc = subprocess.run([sys.executable, str(SHARED / "corpus" / "leakcheck.py"), str(CORPUS),
+@pytest.mark.parametrize("corpus_set", ["visible", "visible-v2"])
+def test_corpus_set_passes_leakcheck(corpus_set):
+    """Both visible sets: v1 (the rules) and v2 (DI-00 views and the v2 amendments), every case
+    leak-free, id-leak-free and valid, every attacker indicator kept."""
+    proc = subprocess.run([sys.executable, str(SHARED / "corpus" / "leakcheck.py"), str(SHARED / "corpus" / corpus_set),
                            "--hub", f"{sys.executable} -m hub"], capture_output=True, text=True, cwd=ROOT,
                           timeout=600)
     summary = proc.stdout.strip().splitlines()[-1]
     assert proc.returncode == 0, proc.stdout[-3000:]
-    assert summary.startswith("cases 12, leak-free 12/12, id-leak-free 12/12")
+    assert summary.startswith("cases 12, leak-free 12/12, id-leak-free 12/12"), summary
+    kept, total = re.search(r"kept (\d+)/(\d+) indicators", summary).groups()
+    assert kept == total, summary
+    assert "valid 12/12" in summary, summary
 
 
 # ----------------------------------------------------------------------------- variants

@@ -296,3 +296,73 @@ def test_cli_and_api_auto_publish_share_one_rule(env):
     assert env.ctx.store.get_org("csirt-a").auto_publish is True
     last = env.ctx.store.list_audit()[-1]
     assert (last.actor, last.action, last.subject) == ("cli", "auto-publish", "csirt-a")
+
+
+def test_quickstart_refuses_a_busy_port_before_creating_or_printing_anything(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        out = _cli("quickstart", "--data-dir", str(tmp_path / "qs"), "--port", str(port))
+    assert out.returncode == 2 and out.stdout == ""
+    assert f"port {port} on 127.0.0.1 is in use" in out.stderr and "--port" in out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "qs").exists()
+    assert _cli("quickstart", "--data-dir", str(tmp_path / "qs"), "--host", "no such host!").returncode == 2
+    helptext = _cli("quickstart", "--help").stdout
+    assert "--host" in helptext and "--port" in helptext and "in use" in helptext
+
+
+def test_a_second_quickstart_shows_the_queue_as_it_is(tmp_path):
+    from hub.services.review import release_all_holds
+
+    first = _cli("quickstart", "--data-dir", str(tmp_path / "qs"), "--no-serve")
+    assert first.returncode == 0 and "1 waiting, 1 published" in first.stdout
+    data = DataDir(tmp_path / "qs")
+    store = data.open_store()
+    ctx = HubContext.from_datadir(data, store)
+    state = json.loads((tmp_path / "qs" / "quickstart-keys.json").read_text())
+    assert f"/review/submissions/{state['waiting']}" in first.stdout
+    key = state["keys"]["analyst"]
+    analyst = store.authenticate(key["key_id"], key["key"].split(".", 1)[1])
+    waiting = store.get_submission(state["waiting"])
+    if waiting.needs_review:
+        release_all_holds(ctx, principal=analyst, submission_id=waiting.id,
+                                 justification="demo: reviewed by the analyst")
+    approve(ctx, principal=analyst, submission_id=waiting.id)
+    again = _cli("quickstart", "--data-dir", str(tmp_path / "qs"), "--no-serve")
+    assert again.returncode == 0 and "review queue:                   empty (2 published)" in again.stdout
+    assert f"/review/submissions/{state['waiting']}" not in again.stdout
+
+
+def test_queue_search_order_and_bulk_actions_on_both_databases(env):
+    """The store's queue filters (reference part in any case, wildcards literal, ids, oldest
+    first) and the bulk review services, on SQLite and PostgreSQL."""
+    from hub.services import queue
+    from hub.services.review import release_all_holds, withhold_held
+
+    first, second = _submit(env, ref="Case-Q_1"), _submit(env, ref="case-q_2")
+    for ref in ("Case-Q_1", "case-q_2"):
+        assert hub_cli(["agreement", "add", "--org", "csirt-a", "--victim-ref", ref, "--signed-on", "2025-01-01",
+                        "--data-dir", str(env.data.path)]) == 0
+    _submit(env, ref="CASEXQ")
+    store = env.ctx.store
+    found = store.list_submissions(SubmissionFilter(victim_ref="CASE-Q_", oldest_first=True))
+    assert [s.id for s in found] == [first.id, second.id]  # "_" is a character, not a wildcard
+    assert [s.id for s in store.list_submissions(SubmissionFilter(victim_ref="case-q"))] == [second.id, first.id]
+    assert store.list_submissions(SubmissionFilter(victim_ref="%")) == []
+    assert [s.id for s in store.list_submissions(SubmissionFilter(ids=(second.id,)))] == [second.id]
+    # Release all holds at once; leave the held objects out of the other; both then publish.
+    release_all_holds(env.ctx, principal=env.analyst, submission_id=first.id, justification="seen at many members")
+    withhold_held(env.ctx, principal=env.analyst, submission_id=second.id, justification="single report, wait")
+    for sub in (first, second):
+        assert not store.get_submission(sub.id).needs_review
+        assert approve(env.ctx, principal=env.analyst, submission_id=sub.id).status == "published"
+    actions = [e.action for e in store.list_audit() if e.subject in (first.id, second.id)]
+    assert actions.count("release-all-holds") == 1 and actions.count("withhold-held") == 1
+    with pytest.raises(Forbidden):
+        release_all_holds(env.ctx, principal=env.submitter, submission_id=first.id, justification="x" * 20)
+    text = queue.export_csv(env.ctx, principal=env.analyst, flt=SubmissionFilter(victim_ref="case-q"))
+    assert text.count("\r\n") == 3 and first.id in text and second.id in text

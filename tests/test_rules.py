@@ -266,7 +266,7 @@ def test_di_11_external_references_public_kept_internal_dropped():
     ("[file:name = 'x.exe' AND file:parent_directory_ref.path = 'C:\\\\Users\\\\kenji\\\\Desktop']",
      "[file:name = 'x.exe' AND file:parent_directory_ref.path LIKE 'C:\\\\Users\\\\%\\\\Desktop']"),
     ("[url:value = 'https://kit.example/?e=t.yamada%40acme-seiko.example' OR url:value = 'https://kit.example/a']",
-     "[url:value = 'https://kit.example/a']"),
+     "[url:value LIKE 'https://kit.example/%' OR url:value = 'https://kit.example/a']"),  # DI-14 v2: host kept
     ("[network-traffic:dst_port = 4444 AND network-traffic:dst_ref.value = '192.0.2.1']",
      "[network-traffic:dst_port = 4444 AND network-traffic:dst_ref.value = '192.0.2.1']"),
 ])
@@ -415,7 +415,7 @@ def test_di_18_leak_gate_checks_uncoarsened_timestamps_and_ids():
 
 # ---------------------------------------------------------------- registry
 def test_every_rule_is_registered_once_and_has_a_test_named_after_it():
-    assert sorted(RULES) == [f"DI-{n:02d}" for n in range(1, 19)]
+    assert sorted(RULES) == [f"DI-{n:02d}" for n in range(1, 20)]
     names = [n for n in globals() if n.startswith("test_di_")]
     for rule_id in RULES:
         prefix = "test_" + rule_id.lower().replace("-", "_") + "_"
@@ -444,3 +444,14 @@ def test_di_13_scos_that_become_identical_are_emitted_once():
 def test_di_10_unlisted_person_names(text, expected):
     mal = sdo("malware", 3, name="X", is_family=True, description=text)
     assert objects_of(run(bundle(mal)), "malware")[0]["description"] == expected
+
+
+# ---------------------------------------------------------------- DI-19 (more in test_di19_victim_ids.py)
+def test_di_19_victim_tenant_goes_attacker_tenant_stays():
+    rep = sdo("report", 95, name="r", report_types=["threat-report"], published="2025-03-18T00:00:00Z",
+              object_refs=[MALWARE["id"]],
+              description="Acme Seiko tenant 11111111-2222-4333-8444-555555555555 granted consent to the "
+                          "attacker app from tenant 66666666-7777-4888-9999-000000000000.")
+    out = objects_of(run(bundle(MALWARE, rep)), "report")[0]["description"]
+    assert "11111111-2222-4333-8444-555555555555" not in out and "[VICTIM-ID]" in out
+    assert "66666666-7777-4888-9999-000000000000" in out

@@ -237,7 +237,7 @@ def test_a_version_1_database_is_upgraded(store):
 
     store.add_org("old-csirt", "csirt")
     with store.engine.begin() as conn:
-        for table in ("agreements", "submissions", "profiles", "publications", "audit_log"):
+        for table in ("agreements", "submissions", "profiles", "publications", "audit_log", "corr_reports"):
             conn.execute(sql_text(f"DROP TABLE {table}"))
         conn.execute(sql_text("ALTER TABLE orgs DROP COLUMN auto_publish"))
         conn.execute(sql_text("ALTER TABLE collections DROP COLUMN inbox_of"))
@@ -245,7 +245,7 @@ def test_a_version_1_database_is_upgraded(store):
     assert store.migrate() == LATEST
     with store.engine.connect() as conn:
         tables = inspect(conn).get_table_names()
-        assert {"agreements", "submissions", "profiles", "publications", "audit_log"} <= set(tables)
+        assert {"agreements", "submissions", "profiles", "publications", "audit_log", "corr_reports"} <= set(tables)
         assert "inbox_of" in {c["name"] for c in inspect(conn).get_columns("collections")}
     # Rows from before the upgrade read back with the new defaults.
     assert store.get_org("old-csirt").auto_publish is False
@@ -804,3 +804,27 @@ def test_a_unit_of_work_commits_the_change_and_its_audit_entry_together_or_neith
     assert other.get_org("csirt-u").auto_publish is True and other.get_org("peer-u") is not None
     assert [e.action for e in other.list_audit()[before:]] == ["auto-publish"]
     assert not store.in_transaction()
+
+
+# -- corroboration index (issue 15) ----------------------------------------------------------
+
+def test_corroboration_index_counts_distinct_organisations(store):
+    for org in ("csirt-1", "csirt-2"):
+        store.add_org(org, "csirt")
+    store.corr_add("sub_a", "csirt-1", [("k1", "domain"), ("k2", "ip")], 100)
+    store.corr_add("sub_a", "csirt-1", [("k1", "domain")], 150)  # the same row again: no-op
+    store.corr_add("sub_b", "csirt-1", [("k1", "domain")], 200)  # the same organisation again
+    store.corr_add("sub_c", "csirt-2", [("k1", "domain")], 300)
+    stats = store.corr_stats(["k1", "k2", "unknown"])
+    assert set(stats) == {"k1", "k2"}
+    assert (stats["k1"].count, stats["k1"].first_us, stats["k1"].last_us) == (2, 100, 300)
+    assert stats["k2"].count == 1
+    assert store.corr_sources(["k1"]) == ["sub_a", "sub_b", "sub_c"]
+    assert store.corr_keys("sub_a") == ["k1", "k2"]
+    assert store.corr_orgs("k1") == ["csirt-1", "csirt-2"]
+    assert store.corr_remove_source("sub_c") == 1
+    assert store.corr_stats(["k1"])["k1"].count == 1
+    assert store.corr_stats([]) == {} and store.corr_sources([]) == []
+    with store.transaction():  # joins a unit of work like every other store call
+        store.corr_add("sub_d", "csirt-2", [("k3", "url")], 400)
+    assert store.corr_orgs("k3") == ["csirt-2"]

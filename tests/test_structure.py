@@ -166,9 +166,6 @@ def test_nothing_outside_the_store_imports_its_internals():
 
 
 @pytest.mark.parametrize("mod", sorted(MODULES), ids=str)
-def test_module_size(mod, request):
-    if mod == "sanitizer.engine":  # split by issue 10 (another branch); the lead removes this after the merge
-        request.applymarker(pytest.mark.xfail(reason="sanitizer/engine.py is split on the issue-10 branch",
-                                              strict=False))
+def test_module_size(mod):
     lines = MODULES[mod].read_text(encoding="utf-8").count("\n")
     assert lines <= MAX_LINES, f"{MODULES[mod].relative_to(ROOT)}: {lines} lines"

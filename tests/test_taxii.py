@@ -366,3 +366,48 @@ def test_hub_poll_pulls_only_what_is_new(feed, tmp_path):
     assert third["objects"] == 3
     pulled = [o["id"] for f in sorted(out.glob("bundle-*.json")) for o in json.loads(f.read_text())["objects"]]
     assert len(pulled) == len(set(pulled)) == 9
+
+
+def test_hub_poll_merge_writes_one_bundle_with_the_key_from_the_environment_or_a_file(feed, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    k = feed["keys"]["b"]
+    base = ("poll", feed["server"].base + "/hub/", "--collection", feed["colls"]["TLP:AMBER"], "--page-size", "2",
+            "--merge", "--json")
+
+    def run(*extra, env=None):
+        return subprocess.run([sys.executable, "-m", "hub", *base, *extra], capture_output=True, text=True, cwd=ROOT,
+                              env={**os.environ, "HUB_KEY": "", **(env or {})})
+
+    # The key from $HUB_KEY: never on the command line (the key id is the part before the dot).
+    out = tmp_path / "merged"
+    proc = run("-o", str(out), env={"HUB_KEY": k["key"]})
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["pages"] >= 3 and result["bundles"] == 1
+    files = sorted(out.glob("bundle-*.json"))
+    assert len(files) == 1
+    objects = json.loads(files[0].read_text())["objects"]
+    assert len(objects) == result["objects"]
+    ids = {o["id"] for o in objects}
+    refs = [o[f] for o in objects for f in ("created_by_ref", "source_ref", "target_ref") if f in o]
+    assert len(ids) == result["objects"] and all(r in ids for r in refs)  # references resolve inside
+    assert k["key"] not in proc.stdout + proc.stderr
+    # A key file readable by others is refused before anything is asked of the server.
+    key_file = tmp_path / "peer.key"
+    key_file.write_text(k["key"] + "\n")
+    key_file.chmod(0o644)
+    proc = run("-o", str(tmp_path / "other"), "--key-file", str(key_file))
+    assert proc.returncode == 2 and "chmod 600" in proc.stderr and k["key"] not in proc.stderr
+    assert not (tmp_path / "other").exists()
+    key_file.chmod(0o600)
+    proc = run("-o", str(tmp_path / "other"), "--key-file", str(key_file))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["objects"] == result["objects"]
+    # No key at all: a clear exit 2.
+    proc = run("-o", str(tmp_path / "none"))
+    assert proc.returncode == 2 and "HUB_KEY" in proc.stderr

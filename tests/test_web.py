@@ -75,6 +75,17 @@ def act(client, sid: str, action: str, **form):
     return client.post(f"/review/submissions/{sid}/{action}", data={"csrf": csrf_of(client), **form})
 
 
+def refused(client, r, sid: str, status: int) -> str:
+    """A refused action: back to the submission page (303), which shows the message once, with the
+    refusal's status; a reload shows the page without it."""
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/review/submissions/{sid}"), r.status_code
+    page = client.get(r.headers["Location"])
+    assert page.status_code == status and 'class="alert"' in page.text and "Traceback" not in page.text
+    again = client.get(r.headers["Location"])
+    assert again.status_code == 200 and 'class="alert"' not in again.text
+    return page.text
+
+
 def audit_actions(ctx, sid: str) -> list[str]:
     return [e.action for e in ctx.store.list_audit() if e.subject == sid]
 
@@ -89,11 +100,11 @@ def release_all(client, ctx, sid: str) -> None:
 # -- sign-in ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("who", ["analyst", "admin"])
-def test_analyst_and_admin_sign_in(app, keys, who):
+def test_analyst_and_admin_sign_in(app, ctx, keys, who):
     client, r = sign_in(app, getattr(keys, who))
     assert r.status_code == 302 and r.headers["Location"].endswith("/review/")
     with client.session_transaction("/review/") as s:
-        assert s["key_id"] == getattr(keys, who)["key_id"]
+        assert s["sid"] and getattr(keys, who)["key_id"] in [x.key_id for x in ctx.store.list_sessions()]
         assert keys.analyst["key"].split(".", 1)[1] not in json.dumps(dict(s))  # never the secret
     queue = client.get("/review/")
     assert queue.status_code == 200 and "提出キュー" in queue.text
@@ -152,7 +163,7 @@ def test_revoked_key_is_signed_out_at_once(app, ctx, keys):
     assert r.status_code == 302 and "/review/login" in r.headers["Location"]
     assert "key was revoked" in client.get("/review/login").text
     with client.session_transaction("/review/") as s:
-        assert "key_id" not in s
+        assert "sid" not in s
     assert client.get("/review/").status_code == 302
 
 
@@ -258,7 +269,7 @@ def test_submission_page_shows_originals_and_rule_ids(analyst, ctx, keys):
     for entry, key in zip(private["entries"], entry_keys(private["entries"])):
         if entry["action"].startswith("replaced with"):
             assert f'name="entry" value="{html.escape(key)}"' in page
-    assert page.count('action="/review/submissions/%s/release"' % sub.id) == 3
+    assert page.count('action="/review/submissions/%s/release"' % sub.id) == 6  # DI-17 v2: 3 indicators + the 3 infrastructure SCOs they name
     assert "Publication is refused unless an active agreement" not in page  # CASE-1 has one
     assert "An active agreement covers sharing" in page
 
@@ -307,9 +318,9 @@ def test_add_redaction(analyst, ctx, keys):
 def test_add_redaction_with_a_bad_value_is_a_400(analyst, ctx, keys):
     sub = submit_demo(ctx, keys)
     r = act(analyst, sub.id, "redact", value="not a range", field="ip_ranges")
-    assert r.status_code == 400 and 'class="alert"' in r.text
+    assert "選んだ種類として正しい値" in refused(analyst, r, sub.id, 400)
     r = act(analyst, sub.id, "redact", value="x", field="sectors")
-    assert r.status_code == 400
+    refused(analyst, r, sub.id, 400)
 
 
 def test_undo_a_redaction(analyst, ctx, keys):
@@ -321,7 +332,7 @@ def test_undo_a_redaction(analyst, ctx, keys):
     private = open_private_report(ctx, ctx.store.get_submission(sub.id))
     entries = private["entries"]
     key = next(k for e, k in zip(entries, entry_keys(entries)) if e["rule"] == "DI-10" and e["original"])
-    assert act(analyst, sub.id, "undo", entry=key, justification="short").status_code == 400
+    refused(analyst, act(analyst, sub.id, "undo", entry=key, justification="short"), sub.id, 400)
     r = act(analyst, sub.id, "undo", entry=key, justification="a vendor analyst, not the victim")
     assert r.status_code == 303
     assert "Watanabe" in ctx.store.get_submission(sub.id).draft
@@ -330,7 +341,7 @@ def test_undo_a_redaction(analyst, ctx, keys):
     key = next(k for e, k in zip(entries, entry_keys(entries)) if e.get("original") == "YMB-FS02")
     before = ctx.store.get_submission(sub.id).draft
     r = act(analyst, sub.id, "undo", entry=key, justification="I am sure this is fine to share")
-    assert r.status_code == 422 and "refused by the leak gate" in r.text and "Traceback" not in r.text
+    assert "リークゲートが拒否しました" in refused(analyst, r, sub.id, 422)
     assert ctx.store.get_submission(sub.id).draft == before
 
 
@@ -339,25 +350,25 @@ def test_change_tlp(analyst, ctx, keys):
     assert act(analyst, sub.id, "tlp", tlp="amber").status_code == 303
     assert ctx.store.get_submission(sub.id).tlp == "amber"
     assert "change-tlp" in audit_actions(ctx, sub.id)
-    assert act(analyst, sub.id, "tlp", tlp="red").status_code == 400
+    refused(analyst, act(analyst, sub.id, "tlp", tlp="red"), sub.id, 400)
 
 
 def test_reject(analyst, ctx, keys):
     sub = submit_demo(ctx, keys)
-    assert act(analyst, sub.id, "reject", reason="").status_code == 400
+    refused(analyst, act(analyst, sub.id, "reject", reason=""), sub.id, 400)
     r = act(analyst, sub.id, "reject", reason="duplicate of an earlier report")
     assert r.status_code == 303
     assert ctx.store.get_submission(sub.id).status == "rejected"
     assert "reject" in audit_actions(ctx, sub.id)
     page = analyst.get(f"/review/submissions/{sub.id}").text
     assert 'action="/review/submissions/%s/approve"' % sub.id not in page
-    assert act(analyst, sub.id, "approve").status_code == 409  # WrongState
+    assert "「却下」の状態" in refused(analyst, act(analyst, sub.id, "approve"), sub.id, 409)  # WrongState
 
 
 def test_release_holds_and_approve_publishes(analyst, ctx, keys):
     sub = submit_demo(ctx, keys, victim_ref="CASE-1")
     release_all(analyst, ctx, sub.id)
-    assert audit_actions(ctx, sub.id).count("release-hold") == 3
+    assert audit_actions(ctx, sub.id).count("release-hold") == 6  # DI-17 v2: indicators and SCOs
     r = act(analyst, sub.id, "approve")
     assert r.status_code == 303
     done = ctx.store.get_submission(sub.id)
@@ -370,8 +381,7 @@ def test_release_holds_and_approve_publishes(analyst, ctx, keys):
 def test_approve_with_holds_open_is_refused(analyst, ctx, keys):
     sub = submit_demo(ctx, keys, victim_ref="CASE-1")
     r = act(analyst, sub.id, "approve")
-    assert r.status_code == 422
-    assert "release or resolve every hold" in r.text
+    assert "すべての保留（DI-04/DI-17）を解除または解決" in refused(analyst, r, sub.id, 422)
     assert ctx.store.get_submission(sub.id).status == "review"
 
 
@@ -384,9 +394,9 @@ def test_approve_without_an_agreement_is_refused_and_the_draft_stays(analyst, ct
     release_all(analyst, ctx, sub.id)
     draft = ctx.store.get_submission(sub.id).draft
     r = act(analyst, sub.id, "approve")
-    assert r.status_code == 422
-    assert "publication refused: no agreement of this CSIRT covers this victim reference" in r.text
-    assert "操作は拒否されました" in r.text
+    page = refused(analyst, r, sub.id, 422)
+    assert "公開は拒否されました: この CSIRT の合意にこの被害組織参照を含むものがありません" in page
+    assert "操作は拒否されました" in page
     after = ctx.store.get_submission(sub.id)
     assert after.status == "review" and after.draft == draft and after.publication_id is None
     assert "approve-publish" not in audit_actions(ctx, sub.id)
@@ -426,7 +436,7 @@ def test_an_unexpected_error_is_a_plain_500_page(analyst, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("ヤマブキ製作所 internal detail")
 
-    monkeypatch.setattr("hub.web.views.publication_gate", boom)
+    monkeypatch.setattr("hub.services.queue.publication_gate", boom)
     r = analyst.get("/review/?lang=en")
     assert r.status_code == 500 and "An internal error occurred" in r.text
     assert "ヤマブキ" not in r.text and "Traceback" not in r.text

@@ -55,7 +55,8 @@ def revoke_key(store: Store, *, principal: Principal, key_id: str) -> dict:
     try:
         with store.transaction():
             store.revoke_key(key_id)
-            audit.record(store, principal, "key-revoke", key_id, {})
+            ended = store.delete_sessions(key_id=key_id)  # its review-view sign-ins end at once
+            audit.record(store, principal, "key-revoke", key_id, {"sessions_ended": ended})
     except NotFound:
         raise Missing(f"unknown key {key_id!r}") from None
     return {"revoked": key_id}

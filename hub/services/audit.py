@@ -11,8 +11,9 @@ import json
 from typing import Iterable, Iterator
 
 from ..crypto import verify_signature
-from ..manifest import canonical
-from ..store.base import GENESIS_HASH, AuditEntry, Principal, Publication, Store, audit_hash
+from ..manifest import canonical, checkpoint_body, checkpoint_fields
+from ..store.base import (AUDIT_CHECKPOINT_EVERY, GENESIS_HASH, AuditEntry, Checkpoint, Principal, Publication,
+                          Store, audit_hash)
 from .permissions import require_admin
 
 
@@ -49,9 +50,10 @@ def signed_publication(ctx, manifest: dict, *, submission_id: str) -> Publicatio
 
 
 def verify(chain: Iterable[AuditEntry], publications: Iterable[Publication] = (),
-           public_key: str | None = None) -> tuple[int, str | None]:
-    """(entries checked, first problem or None): the chain in order, no gap in `seq`, and the
-    heads signed into publication manifests (those with a valid signature by `public_key`)."""
+           public_key: str | None = None, checkpoints: Iterable[Checkpoint] | None = None) -> tuple[int, str | None]:
+    """(entries checked, first problem or None): the chain in order, no gap in `seq`, the heads
+    signed into publication manifests (those with a valid signature by `public_key`) and, when
+    given, the stored checkpoints (`checkpoint_problems`)."""
     prev = GENESIS_HASH
     count = 0
     by_seq: dict[int, AuditEntry] = {}
@@ -68,7 +70,7 @@ def verify(chain: Iterable[AuditEntry], publications: Iterable[Publication] = ()
         if audit_hash(e.prev_hash, e.at, e.actor, e.action, e.subject, e.details) != e.hash:
             return count, f"entry {e.seq}: content was changed after it was written"
         prev = e.hash
-    problems = []
+    problems = [] if checkpoints is None else checkpoint_problems(by_seq, count, checkpoints, public_key)
     for pub in publications:
         if public_key is None or not verify_signature(public_key, pub.manifest.encode("utf-8"), pub.signature):
             continue
@@ -87,10 +89,7 @@ def verify(chain: Iterable[AuditEntry], publications: Iterable[Publication] = ()
     return count, None
 
 
-PUBLISHING = ("approve-publish", "auto-publish", "publish", "withdraw")  # entries that name a publication
-
-
-CHECKPOINT = "hub-audit-checkpoint"
+PUBLISHING = ("approve-publish", "auto-publish", "publish", "withdraw", "publish-sighting")  # entries that name a publication
 
 
 def export_checkpoint(ctx, *, principal: Principal | None, at: str) -> dict:
@@ -98,8 +97,7 @@ def export_checkpoint(ctx, *, principal: Principal | None, at: str) -> dict:
     later hold the log against (`verify_against`)."""
     require_admin(principal)
     head = ctx.store.audit_head()
-    body = canonical({"type": CHECKPOINT, "seq": head.seq if head else 0,
-                      "hash": head.hash if head else GENESIS_HASH, "at": at})
+    body = checkpoint_body(head.seq if head else 0, head.hash if head else GENESIS_HASH, at)
     return {"checkpoint": body.decode("utf-8"), "signature": ctx.signer.sign(body),
             "public_key": ctx.signer.public_key_b64}
 
@@ -107,17 +105,39 @@ def export_checkpoint(ctx, *, principal: Principal | None, at: str) -> dict:
 def verify_against(chain: Iterable[AuditEntry], exported: dict, public_key: str) -> str | None:
     """The first problem of the log against an exported checkpoint, or None."""
     try:
-        body = exported["checkpoint"]
-        ok = verify_signature(public_key, body.encode("utf-8"), exported["signature"])
-        point = json.loads(body)
-        seq, digest = int(point["seq"]), point["hash"]
-    except (KeyError, TypeError, ValueError, AttributeError):
+        fields = checkpoint_fields(exported["checkpoint"], exported["signature"], public_key)
+    except (KeyError, TypeError):
         return "the checkpoint file is not one `hub audit checkpoint --export` wrote"
-    if not ok or point.get("type") != CHECKPOINT:
+    if fields is None:
         return "the checkpoint's signature is not the hub's"
+    seq, digest = fields
     if seq == 0:
         return None
     for e in chain:
         if e.seq == seq:
             return None if e.hash == digest else f"entry {seq}: not the entry the checkpoint signed (log rewritten)"
     return f"entry {seq}: missing, though the checkpoint signed it (log cut)"
+
+
+def checkpoint_problems(by_seq: dict[int, AuditEntry], count: int, checkpoints: Iterable[Checkpoint],
+                        public_key: str | None) -> list[tuple[int, str]]:
+    """The stored checkpoints against the log: each validly signed by the hub and naming an entry
+    that is there unchanged; and no more than `AUDIT_CHECKPOINT_EVERY` entries after the last one
+    (entries appended behind the hub's back, or checkpoints removed)."""
+    problems, signed_up_to = [], 0
+    for cp in checkpoints:
+        fields = checkpoint_fields(cp.body, cp.signature, public_key) if public_key else None
+        if fields is None or fields != (cp.seq, cp.hash):
+            problems.append((cp.seq, f"entry {cp.seq}: its checkpoint is not signed by the hub (checkpoint "
+                                     "replaced or edited)"))
+            continue
+        if cp.seq not in by_seq:
+            problems.append((cp.seq, f"entry {cp.seq}: missing, though a signed checkpoint names it (log cut)"))
+        elif by_seq[cp.seq].hash != cp.hash:
+            problems.append((cp.seq, f"entry {cp.seq}: not the entry its signed checkpoint names (log rewritten)"))
+        signed_up_to = max(signed_up_to, cp.seq)
+    if count - signed_up_to >= AUDIT_CHECKPOINT_EVERY:
+        seq = signed_up_to + AUDIT_CHECKPOINT_EVERY
+        problems.append((seq, f"entry {seq}: no signed checkpoint at or after it (entries appended outside "
+                              f"the hub, or checkpoints removed; one is written every {AUDIT_CHECKPOINT_EVERY})"))
+    return problems

@@ -4,6 +4,8 @@ Services call these before they change anything; entry points never check a role
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..context import HubContext
 from ..domain import OPERATOR_ORG, REVIEW_ROLES
 from ..errors import Forbidden, Invalid, Missing
@@ -99,3 +101,13 @@ def check_write_grant(org_type: str, collection) -> None:
         raise Invalid("a member organisation may not write a TLP collection: TLP collections are written "
                       "only by publication (approval, `hub publish`); CSIRTs submit through their inbox / "
                       "TLP コレクションへの書き込み権限は付与できません（公開手続きのみ）")
+
+
+def require_confirmer(principal: Principal | None) -> Principal:
+    """A member organisation's submitter or consumer key confirms a published indicator (issue 15);
+    it counts for the organisation, which must read the indicator's collection (checked as its
+    consumer would be). The hub's own keys confirm nothing."""
+    require_key(principal)
+    if principal.org_type == "operator" or principal.role not in ("submitter", "consumer"):
+        raise Forbidden("confirmations come from member organisations' submitter or consumer keys")
+    return replace(principal, role="consumer")

@@ -6,11 +6,12 @@ from datetime import datetime, timezone
 
 import orjson
 
-from sanitizer import Policy, VictimProfile, sanitize
+from sanitizer import Policy, VictimProfile, report, sanitize
 from sanitizer.formats import csv_to_bundle, text_to_bundle
 
 from ..context import HubContext
 from ..store.base import Store, Submission
+from .corrholds import annotate
 from .redactions import apply_edits
 from .sealed import seal_private_report
 
@@ -50,19 +51,19 @@ def run_sanitiser(ctx: HubContext, submission: Submission, payload: dict):
     and the submission's settings, then apply the analysts' undo and release edits."""
     profile = VictimProfile.from_dict(effective_profile(payload))
     policy = Policy(tlp=submission.tlp, attribution=submission.attribution,
-                    sector_member_counts=sector_counts(ctx.store), hub_name=ctx.hub_name)
+                    sector_member_counts=sector_counts(ctx.store), hub_name=ctx.hub_name, ner=ctx.ner)
     bundle = input_bundle(payload, payload.get("received", submission.created))
     result = sanitize(bundle, profile, policy, secret=ctx.id_secret)
-    return apply_edits(result, bundle, profile, payload.get("edits", []))
+    draft, private, holds = apply_edits(result, bundle, profile, payload.get("edits", []))
+    return draft, private, annotate(ctx, draft, private, holds)
 
 
 def draft_columns(ctx: HubContext, submission_id: str, draft: dict, private: dict, holds: list) -> dict:
     """The submission columns of a new draft: the bundle and public report in clear (they hold
     no victim data), the private report sealed."""
-    public = dict(private)
-    public["entries"] = [{k: v for k, v in e.items() if k not in ("original", "original_id")}
-                         for e in private["entries"]]
-    public["holds"] = [{k: v for k, v in h.items() if k != "original"} for h in private["holds"]]
+    public = report.public_form(private)
+    # The reporter count stays private: a submitter must not learn who else reported a value.
+    public["holds"] = [{k: v for k, v in h.items() if k != "reported_by"} for h in public["holds"]]
     return {"draft": orjson.dumps(draft, option=orjson.OPT_SORT_KEYS).decode(),
             "report": orjson.dumps(public).decode(),
             "sealed_report": seal_private_report(ctx, submission_id, private),

@@ -1,14 +1,20 @@
 """Registered victim profiles: a CSIRT's submitters register a profile once and submit with its
-id (the TAXII inbox uses the default one). The profile is sealed; it is never echoed."""
+id (the TAXII inbox uses the default one). The profile is sealed; it is never echoed.
+
+The CSIRT's label for a profile is sealed with it (CSIRTs name profiles after the victim): the
+`name` column holds the profile's id, and the label is read back from the sealed record for its
+owner only. Labels stay unique per organisation (checked against the org's own sealed records).
+"""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 from ..context import HubContext
 from ..domain import new_id, now_us
+from ..errors import WrongState
 from ..store.base import Principal, StoredProfile
 from . import audit, permissions, validation
-from .sealed import seal_profile
+from .sealed import open_profile_record, seal_profile
 
 
 def add_profile(ctx: HubContext, *, principal: Principal | None, name: object, profile: object,
@@ -20,10 +26,12 @@ def add_profile(ctx: HubContext, *, principal: Principal | None, name: object, p
     label = validation.name(name)
     is_default = validation.flag(default, "default")
     validation.profile(profile)  # names the field, never the value
+    if any(label_of(ctx, p) == label for p in ctx.store.list_profiles(principal.org)):
+        raise WrongState("this organisation already has a profile with that name")
     pid = new_id("prof")
-    sealed = seal_profile(ctx, pid, {"profile": profile, "victim_ref": ref})
+    sealed = seal_profile(ctx, pid, {"profile": profile, "victim_ref": ref, "name": label})
     with ctx.store.transaction():
-        stored = ctx.store.add_profile(StoredProfile(pid, principal.org, label, is_default, sealed, now_us()))
+        stored = ctx.store.add_profile(StoredProfile(pid, principal.org, pid, is_default, sealed, now_us()))
         audit.record(ctx.store, principal, "profile-add", pid, {"org": principal.org, "default": is_default})
     return stored
 
@@ -42,7 +50,13 @@ def delete_profile(ctx: HubContext, *, principal: Principal | None, profile_id: 
         audit.record(ctx.store, principal, "profile-delete", profile_id, {"org": principal.org})
 
 
-def describe(p: StoredProfile) -> dict:
+def label_of(ctx: HubContext, p: StoredProfile) -> str:
+    """The CSIRT's label, from the sealed record (a profile stored before labels were sealed
+    keeps its clear `name`)."""
+    return open_profile_record(ctx, p).get("name") or p.name
+
+
+def describe(ctx: HubContext, p: StoredProfile) -> dict:
     """The JSON form of a registered profile (never the profile itself)."""
-    return {"id": p.id, "name": p.name, "default": p.is_default,
+    return {"id": p.id, "name": label_of(ctx, p), "default": p.is_default,
             "created": datetime.fromtimestamp(p.created / 1e6, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}

@@ -21,7 +21,7 @@ from ..domain import (COLLECTION_OF_TLP, TIMESTAMP_FORMAT, new_id, normalise_tim
 from ..errors import Invalid, Missing, Refused, WrongState
 from ..manifest import canonical, object_digest
 from ..store.base import Collection, Conflict, ObjectFilter, Principal, Publication, Store, Submission
-from . import audit, permissions, stix_strict
+from . import audit, corrpublish, permissions, stix_strict
 from .agreements import publication_gate
 from .bulk_publish import present_in
 from .permissions import HUB
@@ -82,7 +82,9 @@ def _publish(ctx: HubContext, sub: Submission, *, actor: Principal, action: str)
         raise Refused(f"publication refused: {gate.message} (agreement status: {gate.status}); the draft is kept")
     collection = collection_for(ctx.store, sub.tlp)
     draft = orjson.loads(sub.draft)
-    objects = [_versioned(ctx.store, collection.id, o) for o in draft["objects"]]
+    # One indicator per normalised value set and collection, with the hub's sighting (issue 15).
+    objects = [versioned(ctx.store, collection.id, o)
+               for o in corrpublish.merge(ctx, collection.id, draft["objects"])]
     # The leak gate once more, over exactly what leaves the hub.
     payload = open_payload(ctx, sub)
     final = {"type": "bundle", "id": draft["id"], "objects": objects}
@@ -93,26 +95,34 @@ def _publish(ctx: HubContext, sub: Submission, *, actor: Principal, action: str)
     failures = stix_strict.check(objects, present_in(ctx.store, collection.id))
     if failures:  # fix the draft (e.g. drop the object: review.drop_object) and approve again
         raise Refused(stix_strict.refusal(failures) + "\nthe draft is kept")
-    pub_id = new_id("pub")
-    created = now_timestamp()
-    manifest = {
-        "type": "hub-publication", "id": pub_id, "submission": sub.id, "collection": collection.id,
-        "collection_title": collection.title, "tlp": sub.tlp, "created": created,
-        "objects": [{"id": o["id"], "version": o.get("modified") or o.get("created"), "sha256": object_digest(o)}
-                    for o in objects],
-    }
     try:
         with ctx.store.transaction():
-            publication = audit.signed_publication(ctx, manifest, submission_id=sub.id)
+            publication = signed_publication(ctx, sub.id, collection, sub.tlp, objects)
             ctx.store.publish_submission(sub.id, collection.id, objects, publication)
-            audit.record(ctx.store, actor, action, sub.id, {"publication": pub_id, "collection": collection.title,
-                                                            "objects": len(objects)})
+            audit.record(ctx.store, actor, action, sub.id, {"publication": publication.id,
+                                                            "collection": collection.title, "objects": len(objects)})
     except Conflict as exc:
         raise WrongState(str(exc)) from None
     return ctx.store.get_submission(sub.id)
 
 
-def _versioned(store: Store, collection_id: str, obj: dict) -> dict:
+def signed_publication(ctx: HubContext, subject: str, collection: Collection, tlp: str,
+                       objects: list[dict]) -> Publication:
+    """The manifest of what goes out (ids, versions, SHA-256 of each object) with the audit head,
+    signed by the hub: call it inside the unit of work that writes the objects and their audit
+    entry, so the head cannot move meanwhile."""
+    pub_id = new_id("pub")
+    created = now_timestamp()
+    manifest = {
+        "type": "hub-publication", "id": pub_id, "submission": subject, "collection": collection.id,
+        "collection_title": collection.title, "tlp": tlp, "created": created,
+        "objects": [{"id": o["id"], "version": o.get("modified") or o.get("created"), "sha256": object_digest(o)}
+                    for o in objects],
+    }
+    return audit.signed_publication(ctx, manifest, submission_id=subject)
+
+
+def versioned(store: Store, collection_id: str, obj: dict) -> dict:
     """A versioned object whose id is already published with other content gets a newer
     `modified`, so a later submission of the same thing becomes a new version rather than a
     duplicate; the very same content is left to be a duplicate. Times stay at day granularity

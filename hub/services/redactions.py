@@ -26,26 +26,39 @@ def apply_edits(result, original: dict, profile: VictimProfile, edits: list[dict
         hits = recheck(draft, original, profile)
         if hits:
             raise LeakRefused(hits)
-    dropped = {e["object"] for e in edits if e.get("op") == "drop"}
-    if dropped:  # the analyst dropped objects (e.g. not strict STIX): and what only links to them
-        draft["objects"] = [_without_refs(o, dropped) for o in draft["objects"] if o.get("id") not in dropped
-                            and not {o.get("source_ref"), o.get("target_ref"), o.get("sighting_of_ref")} & dropped]
-    released = {e["object"]: e["justification"] for e in edits if e.get("op") == "release"}
+    released = {e["object"]: e for e in edits if e.get("op") == "release"}
+    # Dropping a held object (it was not strict STIX) leaves it out as holding it back would.
+    withheld = {e["object"]: e["justification"] for e in edits if e.get("op") in ("withhold", "drop")}
     open_holds = []
     for hold in private["holds"]:
         if hold["object"] in released:
             hold["released"] = True
-            hold["justification"] = released[hold["object"]]
+            hold["justification"] = released[hold["object"]]["justification"]
+            hold["released_by"] = released[hold["object"]].get("by")  # the analyst's key id
+        elif hold["object"] in withheld:
+            hold["withheld"] = True
+            hold["justification"] = withheld[hold["object"]]
         else:
             open_holds.append(hold)
+    _drop(draft, {h["object"] for h in private["holds"] if h.get("withheld")}
+          | {e["object"] for e in edits if e.get("op") == "drop"})
     return draft, private, open_holds
 
 
-def _without_refs(obj: dict, dropped: set) -> dict:
-    """The object with dropped ids taken out of its *_refs lists (an emptied required list is
-    then a strict-STIX failure the analyst sees, e.g. observed-data without objects)."""
-    return {k: [r for r in v if r not in dropped] if k.endswith("_refs") and isinstance(v, list) else v
-            for k, v in obj.items()}
+def _drop(draft: dict, ids: set[str]) -> None:
+    """Leave objects out of the draft (held out by analysts, or dropped as not strict STIX), with
+    the relationships and sightings that only link to them; their ids leave every *_refs list
+    (an emptied required list is then a strict-STIX failure the analyst sees, e.g. observed-data
+    without objects)."""
+    if not ids:
+        return
+    kept = []
+    for obj in draft["objects"]:
+        if obj.get("id") in ids or {obj.get("source_ref"), obj.get("target_ref"), obj.get("sighting_of_ref")} & ids:
+            continue
+        kept.append({k: [r for r in v if r not in ids] if k.endswith("_refs") and isinstance(v, list) else v
+                     for k, v in obj.items()})
+    draft["objects"] = kept
 
 
 def entry_keys(entries: list[dict]) -> list[str]:

@@ -18,7 +18,7 @@ from ..context import HubContext
 from ..domain import now_us
 from ..errors import Invalid, Refused, WrongState
 from ..store.base import Conflict, Principal, Submission
-from . import audit, permissions, validation
+from . import audit, corroboration, permissions, validation
 from .pipeline import draft_columns, run_sanitiser
 from .redactions import find_entry, undoable
 from .sealed import open_payload, open_private_report, seal_payload
@@ -41,8 +41,10 @@ def _editable(ctx: HubContext, principal: Principal | None, submission_id: objec
 
 
 def _recompute(ctx: HubContext, principal: Principal, sub: Submission, edit: dict | None, *,
-               tlp: str | None = None, action: str, details: dict) -> Submission:
+               tlp: str | None = None, action: str, details: dict, extra: list[dict] = ()) -> Submission:
     payload = open_payload(ctx, sub)
+    for more in extra:
+        payload["edits"].append({**more, "by": principal.key_id, "at": now_us()})
     if edit is not None:
         payload["edits"].append({**edit, "by": principal.key_id, "at": now_us()})
     changed = sub if tlp is None else replace(sub, tlp=tlp)
@@ -70,7 +72,7 @@ def add_redaction(ctx: HubContext, *, principal: Principal | None, submission_id
                   field: object) -> Submission:
     """Redact one more value, as the given profile field (and so by that field's rule)."""
     sub = _editable(ctx, principal, submission_id)
-    if field not in ADD_FIELDS:
+    if not isinstance(field, str) or field not in ADD_FIELDS:
         raise Invalid(f"'field' must be one of {', '.join(ADD_FIELDS)}")
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_VALUE:
         raise Invalid(f"'value' must be a non-empty string of at most {MAX_VALUE} characters")
@@ -91,6 +93,8 @@ def undo_redaction(ctx: HubContext, *, principal: Principal | None, submission_i
     sub = _editable(ctx, principal, submission_id)
     _require_justification(justification)
     private = open_private_report(ctx, sub) or {"entries": []}
+    if not isinstance(entry_key, str):
+        raise Invalid("'entry' must be a string (a redaction's key)")
     entry = find_entry(private["entries"], entry_key)
     if entry is None:
         raise Invalid("no such redaction in this draft")
@@ -116,9 +120,7 @@ def release_hold(ctx: HubContext, *, principal: Principal | None, submission_id:
     """Release a DI-04/DI-17 hold on one object, with a reason."""
     sub = _editable(ctx, principal, submission_id)
     _require_justification(justification)
-    report = orjson.loads(sub.report) if sub.report else {}
-    held = {h["object"] for h in report.get("holds", []) if not h.get("released")}
-    if obj not in held:
+    if not isinstance(obj, str) or obj not in _open_holds(sub):
         raise Invalid("no open hold on that object")
     return _recompute(ctx, principal, sub, {"op": "release", "object": obj, "justification": justification.strip()},
                       action="release-hold", details={"object": obj})
@@ -137,6 +139,43 @@ def drop_object(ctx: HubContext, *, principal: Principal | None, submission_id: 
                       action="drop-object", details={"object": obj})
 
 
+def release_all_holds(ctx: HubContext, *, principal: Principal | None, submission_id: object,
+                      justification: object) -> Submission:
+    """Release every open hold of a draft with one written reason (one recomputation, one audit entry)."""
+    return _on_every_open_hold(ctx, principal, submission_id, justification, op="release",
+                               action="release-all-holds")
+
+
+def withhold_held(ctx: HubContext, *, principal: Principal | None, submission_id: object,
+                  justification: object) -> Submission:
+    """Leave every object still on hold out of the draft, so the rest can be published now."""
+    return _on_every_open_hold(ctx, principal, submission_id, justification, op="withhold",
+                               action="withhold-held")
+
+
+def _on_every_open_hold(ctx: HubContext, principal: Principal | None, submission_id: object,
+                        justification: object, *, op: str, action: str) -> Submission:
+    sub = _editable(ctx, principal, submission_id)
+    _require_justification(justification)
+    held = _open_holds(sub)
+    if not held:
+        raise Invalid("no open hold on this submission")
+    reason = justification.strip()
+    payload_edits = [{"op": op, "object": obj, "justification": reason} for obj in held]
+    return _recompute_many(ctx, principal, sub, payload_edits, action=action, details={"objects": len(held)})
+
+
+def _open_holds(sub: Submission) -> list[str]:
+    report = orjson.loads(sub.report) if sub.report else {}
+    return sorted({h["object"] for h in report.get("holds", []) if not h.get("released") and not h.get("withheld")})
+
+
+def _recompute_many(ctx: HubContext, principal: Principal, sub: Submission, edits: list[dict], *, action: str,
+                    details: dict) -> Submission:
+    *head, last = edits
+    return _recompute(ctx, principal, sub, last, action=action, details=details, extra=head)
+
+
 def reject(ctx: HubContext, *, principal: Principal | None, submission_id: object, reason: object) -> Submission:
     """Reject a draft (or a refused or failed submission) with a reason; nothing is published."""
     permissions.require_reviewer(principal)
@@ -147,9 +186,12 @@ def reject(ctx: HubContext, *, principal: Principal | None, submission_id: objec
         with ctx.store.transaction():
             updated = ctx.store.update_submission(sub.id, expect_status=("review", "refused", "failed"),
                                                   status="rejected", message=reason.strip(), decided=now_us())
+            keys = corroboration.forget_submission(ctx, submission_id=sub.id)
             audit.record(ctx.store, principal, "reject", sub.id, {"reason_chars": len(reason)})
     except Conflict as exc:
         raise WrongState(str(exc)) from None
+    # Its reports no longer count: holds it had helped release in other drafts come back.
+    corroboration.propagate(ctx, keys=keys, reached_k_only=False)
     return updated
 
 

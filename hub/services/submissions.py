@@ -8,18 +8,20 @@ sanitiser and its leak gate.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import orjson
 
 from sanitizer import BadInput, LeakRefused
 
 from ..context import HubContext
-from ..domain import format_us, new_id, now_us
+from ..domain import IOC_TYPES, format_us, new_id, now_us
 from ..errors import Missing, WrongState
 from ..store.base import Principal, Submission, SubmissionFilter
-from . import audit, permissions, validation
+from . import audit, corroboration, permissions, validation
 from .agreements import publication_gate
 from .permissions import HUB
+from .corrholds import annotate
 from .pipeline import draft_columns, run_sanitiser
 from .publication import maybe_auto_publish
 from .redactions import entry_keys
@@ -57,7 +59,10 @@ def submit(ctx: HubContext, *, principal: Principal | None, body: object, source
     payload = {"input": req.source_input, "profile": profile, "edits": [], "received": now}
     sub = Submission(
         id=sid, org=principal.org, key_id=principal.key_id, source=source, input_format=req.source_input["format"],
-        tlp=tlp, victim_ref=victim_ref, attribution=attribution, status="queued", mode=mode, needs_review=True,
+        tlp=tlp, victim_ref=victim_ref, attribution=attribution, needs_review=True, mode=mode,
+        # Inline: claimed from the start, so `hub serve`'s worker cannot take it between the insert
+        # and the sanitiser (a crash leaves it processing; requeue_stale hands it to the worker).
+        status="processing" if mode == "inline" else "queued",
         object_count=len(objects) if isinstance(objects, list) else 0, created=now, updated=now,
         sealed=seal_payload(ctx, sid, payload), status_id=status_id)
     with ctx.store.transaction():
@@ -66,8 +71,7 @@ def submit(ctx: HubContext, *, principal: Principal | None, body: object, source
                                                            "format": sub.input_format, "mode": mode, "tlp": tlp})
     log.info("submission %s accepted (%s, %s)", sid, sub.input_format, mode)
     if mode == "inline":
-        claimed = ctx.store.update_submission(sid, expect_status=("queued",), status="processing")
-        return sanitise(ctx, submission=claimed)
+        return sanitise(ctx, submission=sub)
     return sub
 
 
@@ -88,8 +92,16 @@ def sanitise(ctx: HubContext, *, submission: Submission) -> Submission:
         # The exception's text may quote input (a KeyError of a value): only its type is logged.
         log.error("submission %s: sanitiser failed unexpectedly (%s)", submission.id, type(exc).__name__)
         return _finish(ctx, submission, "failed", message="internal error while sanitising; an operator was notified")
-    sub = ctx.store.update_submission(submission.id, expect_status=("processing",), status="review",
-                                      **draft_columns(ctx, submission.id, draft, private, holds))
+    # Its values as they would be published join the index with the move to review (one unit of
+    # work); its own report now counts too.
+    with ctx.store.transaction():
+        keys = corroboration.record_submission(ctx, submission=submission, bundle=draft)
+        holds = annotate(ctx, draft, private, holds)
+        columns = draft_columns(ctx, submission.id, draft, private, holds)
+        if submission.input_format != "stix":  # a CSV or text list has no objects until the sanitiser made them
+            columns["object_count"] = sum(1 for o in draft.get("objects", []) if o.get("type") in IOC_TYPES)
+        sub = ctx.store.update_submission(submission.id, expect_status=("processing",), status="review", **columns)
+    corroboration.propagate(ctx, keys=keys, exclude=sub.id)  # earlier submissions with these values
     return maybe_auto_publish(ctx, submission=sub)
 
 
@@ -108,8 +120,7 @@ def listing(ctx: HubContext, *, principal: Principal | None, flt: SubmissionFilt
             offset: int) -> list[Submission]:
     """Submissions the caller may list: a submitter its own organisation's, reviewers any."""
     org = permissions.require_list_scope(principal, flt.org)
-    return ctx.store.list_submissions(SubmissionFilter(org=org, status=flt.status, tlp=flt.tlp,
-                                                       needs_review=flt.needs_review), limit=limit, offset=offset)
+    return ctx.store.list_submissions(replace(flt, org=org), limit=limit, offset=offset)
 
 
 def draft(ctx: HubContext, *, principal: Principal | None, submission_id: object) -> str:

@@ -98,7 +98,8 @@ def submission_request(body: object) -> SubmissionRequest:
         raise Invalid("the request body must be a JSON object")
     unknown = sorted(set(body) - SUBMISSION_FIELDS)
     if unknown:
-        raise Invalid(f"unknown field {unknown[0]!r}")
+        # Never the key: it is input, and a victim's name fits in it.
+        raise Invalid(f"the body has a field that is not allowed (allowed: {', '.join(sorted(SUBMISSION_FIELDS))})")
     kinds = [k for k in INPUT_KINDS if k in body]
     if len(kinds) != 1:
         raise Invalid("give exactly one of 'bundle', 'csv' or 'text'")

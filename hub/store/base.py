@@ -18,6 +18,9 @@ from taxii_server import ports as taxii_ports
 from taxii_server.ports import ObjectFilter  # noqa: F401  (the store answers the feed's filter)
 
 from ..errors import HubError, Invalid, Missing, WrongState
+from .base_corroboration import CorroborationIndex
+from .base_audit import AUDIT_CHECKPOINT_EVERY, AuditCheckpoints, Checkpoint  # noqa: F401 (re-exported)
+from .sessions import SessionStore, WebSession  # noqa: F401 - part of the store's interface
 
 
 class StoreError(HubError):
@@ -154,6 +157,9 @@ class SubmissionFilter:
     status: str | None = None
     tlp: str | None = None
     needs_review: bool | None = None
+    victim_ref: str | None = None        # substring of the reference (search)
+    ids: tuple[str, ...] | None = None   # only these submissions (search by value)
+    oldest_first: bool = False           # the review queue: the longest waiting first
 
 
 @dataclass(frozen=True)
@@ -193,7 +199,7 @@ class AuditEntry:
     hash: str
 
 
-class Store(ABC):
+class Store(SessionStore, CorroborationIndex, AuditCheckpoints, ABC):
     """Everything the hub persists."""
 
     # -- schema and units of work -----------------------------------------------------

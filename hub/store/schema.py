@@ -153,7 +153,7 @@ submissions = Table(
 Index("submissions_queue", submissions.c.status, submissions.c.created)
 Index("submissions_org", submissions.c.org, submissions.c.created)
 
-# Victim profiles a CSIRT registered for reuse (sealed; the name is the CSIRT's own label).
+# Victim profiles a CSIRT registered for reuse (sealed, the CSIRT's label too: `name` holds the id).
 profiles = Table(
     "profiles", metadata,
     Column("id", String(40), primary_key=True),
@@ -191,6 +191,53 @@ audit_log = Table(
     sqlite_autoincrement=True,
 )
 
+# Signed audit checkpoints (issue 12): the hub's Ed25519 signature over (seq, hash) of an entry,
+# written with that entry at least every 100 entries (`base_audit.AUDIT_CHECKPOINT_EVERY`).
+audit_checkpoints = Table(
+    "audit_checkpoints", metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("at", String(27), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("signature", Text, nullable=False),
+    Column("public_key", Text, nullable=False),
+)
+
+# Corroboration index (issue 15): which member organisations reported a normalised
+# infrastructure value, keyed by HMAC(hub secret, value) -- never the value in clear. A row per
+# (value, organisation, source): a submission that reached review, or a confirmation (sighting)
+# of a published indicator. Rejecting a submission deletes its rows.
+corr_reports = Table(
+    "corr_reports", metadata,
+    Column("value_hmac", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("org", String(200), ForeignKey("orgs.name"), nullable=False),
+    Column("source", String(80), nullable=False),  # a submission id or "sighting:<indicator id>"
+    Column("created", BigInteger, nullable=False),
+    UniqueConstraint("value_hmac", "org", "source", name="corr_reports_once"),
+)
+Index("corr_reports_source", corr_reports.c.source)
+
+
+# Review-view sign-ins, server side (issue 13): the cookie holds a random token, the row its
+# SHA-256, so that sign-out and key revocation end a session at once in every `hub serve` process.
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("id", String(64), primary_key=True),        # sha256 hex of the cookie's token
+    Column("key_id", String(40), nullable=False),
+    Column("created", BigInteger, nullable=False),     # microseconds since the epoch
+    Column("last_seen", BigInteger, nullable=False),
+    Index("web_sessions_key", "key_id"),
+)
+
+# Failed review sign-ins per bucket (an address or a key id, hashed), shared by every process.
+web_signin_failures = Table(
+    "web_signin_failures", metadata,
+    Column("bucket", String(64), primary_key=True),    # sha256 hex of "addr:..." or "key:..."
+    Column("failures", Integer, nullable=False),
+    Column("since", BigInteger, nullable=False),       # start of the current window (microseconds)
+)
+
 
 # -- migrations ----------------------------------------------------------------------------
 
@@ -213,9 +260,22 @@ def _add_review(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _add_web_sessions(conn: Connection) -> None:
+    for table in (web_sessions, web_signin_failures):
+        table.create(conn, checkfirst=True)
+
+
+def _add_corroboration(conn: Connection) -> None:
+    corr_reports.create(conn, checkfirst=True)
+    for index in corr_reports.indexes:
+        index.create(conn, checkfirst=True)
+
+
 def _feed_no_member_writes(conn: Connection) -> None:
     """Issue 12: TLP collections are written only by publication. Member organisations' write
-    grants on them are taken away, each one audited (a chained entry by the migration)."""
+    grants on them are taken away, each one audited (a chained entry by the migration). And the
+    table of signed audit checkpoints."""
+    audit_checkpoints.create(conn, checkfirst=True)
     rows = conn.execute(
         select(grants.c.org, grants.c.collection_id)
         .select_from(grants.join(collections, collections.c.id == grants.c.collection_id)
@@ -225,14 +285,15 @@ def _feed_no_member_writes(conn: Connection) -> None:
     for row in rows:
         conn.execute(update(grants).where(grants.c.org == row.org, grants.c.collection_id == row.collection_id)
                      .values(can_write=False))
-        prev = conn.execute(select(audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
-                            ).scalar_one_or_none() or GENESIS_HASH
+        last = conn.execute(select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+                            ).first()
+        prev = last.hash if last else GENESIS_HASH
         at = now_timestamp()
         details = json.dumps({"collection": row.collection_id, "read": False, "write": True,
                               "reason": "TLP collections are written only by publication"},
                              sort_keys=True, separators=(",", ":"))
         conn.execute(audit_log.insert().values(
-            at=at, actor="migration", action="revoke-grant", subject=row.org, details=details, prev_hash=prev,
+            seq=last.seq + 1 if last else 1, at=at, actor="migration", action="revoke-grant", subject=row.org, details=details, prev_hash=prev,
             hash=audit_hash(prev, at, "migration", "revoke-grant", row.org, details)))
 
 
@@ -240,7 +301,9 @@ MIGRATIONS: list[Migration] = [
     (1, "create every table", _create_everything),
     (2, "NDA agreements", _add_agreements),
     (3, "submissions, profiles, publications, audit log, inboxes", _add_review),
-    (4, "issue 12: no member write grants on TLP collections", _feed_no_member_writes),
+    (4, "review-view sessions and sign-in throttling (issue 13)", _add_web_sessions),
+    (5, "corroboration index", _add_corroboration),
+    (6, "issue 12: no member write grants on TLP collections; audit checkpoints", _feed_no_member_writes),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from .base import Store
 from .sql_accounts import AccountsPart
+from .sql_corroboration import CorroborationPart
 from .sql_review import ReviewPart
+from .sql_sessions import SessionsPart
 
 
-class SqlStore(ReviewPart, AccountsPart, Store):
+class SqlStore(ReviewPart, AccountsPart, SessionsPart, CorroborationPart, Store):
     """The hub store over a pooled SQLAlchemy engine (see `hub.store.open_store`)."""

@@ -59,7 +59,14 @@ class ReviewPart(ObjectsPart):
             query = query.where(submissions.c.tlp == flt.tlp)
         if flt.needs_review is not None:
             query = query.where(submissions.c.needs_review == flt.needs_review)
-        query = query.order_by(desc(submissions.c.created), desc(submissions.c.id)).limit(limit).offset(offset)
+        if flt.victim_ref:
+            like = flt.victim_ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(submissions.c.victim_ref.ilike(f"%{like}%", escape="\\"))
+        if flt.ids is not None:
+            query = query.where(submissions.c.id.in_(flt.ids))
+        order = (submissions.c.created, submissions.c.id) if flt.oldest_first else (
+            desc(submissions.c.created), desc(submissions.c.id))
+        query = query.order_by(*order).limit(limit).offset(offset)
         with self._read() as conn:
             return [_submission(r) for r in conn.execute(query)]
 
@@ -176,6 +183,20 @@ class ReviewPart(ObjectsPart):
                 collection_id=publication.collection_id, created=publication.created,
                 manifest=publication.manifest, signature=publication.signature,
                 public_key=publication.public_key))
+
+    def publish_objects(self, collection_id: str, objects: list[dict], publication: Publication) -> AddResult:
+        result = AddResult()
+        prepared, failures = self.prepare_objects(objects)
+        if failures:
+            raise InvalidArgument(f"object {failures[0][0]}: {failures[0][1]}")
+        with self._write(objects_lock=True) as conn:
+            rows = self._add_prepared(conn, collection_id, prepared, to_micros(datetime.now(timezone.utc)), result)
+            conn.execute(publications.insert().values(
+                id=publication.id, submission_id=publication.submission_id, collection_id=collection_id,
+                created=publication.created, manifest=publication.manifest, signature=publication.signature,
+                public_key=publication.public_key))
+        self._note_inserted(len(rows))
+        return result
 
     def get_publication(self, publication_id: str) -> Publication | None:
         with self._read() as conn:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import request
 
-from . import views  # noqa: F401 - registers the routes on bp
+from . import queue_view, views  # noqa: F401 - register the routes on bp
 from .blueprint import SECURITY_HEADERS, bp, is_web_path
 
 __all__ = ["SECURITY_HEADERS", "bp", "init_app", "is_web_path"]

@@ -1,22 +1,27 @@
 """Who is signed in, and the CSRF token.
 
-The session (Flask's signed cookie) holds only the key id, the time of sign-in, the language and
-the CSRF token — never the key's secret. Every request looks the key up again, so a revoked key
-is signed out at once, and rebuilds the principal from the key record and its organisation.
+The cookie (Flask's signed session) holds a random session token, the language and the CSRF
+token — never the key's secret. The session itself is a record in the store
+(`hub.services.sessions`): every request looks it up and the key again, so signing out, a
+revoked key, `hub sessions revoke` and the idle timeout end it at once, in every process.
 """
 from __future__ import annotations
 
 import hmac
 import secrets
-import time
 
-from flask import abort, request, session
+from flask import abort, current_app, request, session
 
 from ..auth import from_key
+from ..domain import KEY_ID
+from ..services import sessions
 from ..services.permissions import is_reviewer
 from ..store.base import Principal, Store
-# An absolute limit on a sign-in, whatever the activity: a forgotten browser is not signed in forever.
-SESSION_MAX_AGE = 12 * 3600
+
+
+def policy() -> sessions.Policy:
+    """Idle timeout and sign-in throttle as configured (`hub serve` reads config.json)."""
+    return current_app.config.get("HUB_SESSION_POLICY") or sessions.Policy()
 
 
 def check_key(store: Store, key: str):
@@ -29,17 +34,24 @@ def check_key(store: Store, key: str):
     return principal, None
 
 
-def sign_in(principal: Principal) -> None:
+def key_id_of(key: str) -> str | None:
+    """The key id part of a key as typed (for the per-key throttle), None if it has none."""
+    key_id, sep, _ = (key or "").strip().partition(".")
+    return key_id if sep and KEY_ID.fullmatch(key_id) else None
+
+
+def sign_in(store: Store, principal: Principal) -> None:
     lang = session.get("lang")
     session.clear()  # a fresh session: nothing from before sign-in carries over (fixation)
     if lang:
         session["lang"] = lang
-    session["key_id"] = principal.key_id
-    session["since"] = int(time.time())
+    session["sid"] = sessions.start(store, principal, address=request.remote_addr)
     session["csrf"] = secrets.token_urlsafe(32)
 
 
-def sign_out() -> None:
+def sign_out(store: Store | None = None) -> None:
+    if store is not None:
+        sessions.end(store, session.get("sid"))
     lang = session.get("lang")
     session.clear()
     if lang:
@@ -48,17 +60,17 @@ def sign_out() -> None:
 
 def current_principal(store: Store) -> tuple[Principal | None, str | None]:
     """(principal, reason signed out): the signed-in reviewer, re-checked against the store."""
-    key_id = session.get("key_id")
-    if not key_id:
+    if not session.get("sid"):
         return None, None
-    if time.time() - session.get("since", 0) > SESSION_MAX_AGE:
+    key_id, ended = sessions.resolve(store, session.get("sid"), policy())
+    if key_id is None:
         sign_out()
-        return None, "login.expired"
+        return None, ended
     key = store.get_key(key_id)
     org = store.get_org(key.org) if key is not None else None
     principal = Principal(key.key_id, key.org, key.role, org.type) if key and org else None
     if key is None or key.revoked or not is_reviewer(principal):
-        sign_out()
+        sign_out(store)
         return None, "login.revoked"
     return principal, None
 

@@ -8,28 +8,28 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import datetime, timezone
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
 from ..context import HubContext
-from ..domain import SUBMISSION_STATES, TLP_LEVELS
+from ..domain import TLP_LEVELS
 from ..errors import HubError, Missing
-from ..services import permissions, publication, review, submissions
+from ..services import corroboration, permissions, publication, review, sessions
 from ..services.agreements import publication_gate
 from ..services.pipeline import effective_profile
 from ..services.redactions import entry_keys, undoable
 from ..services.sealed import open_payload, open_private_report
-from ..store.base import SubmissionFilter
-from . import auth
+from . import auth, wording
 from .blueprint import bp
 from .highlight import draft_marks, original_marks, profile_marks, render_bundle, render_text, text_marks
 from .i18n import DEFAULT_LANG, LANGS, translate
+from .wording import service_message
 
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = 50
 MAX_OBJECTS_SHOWN = 1000    # a huge bundle is shown in part: the page must stay usable
 MAX_TEXT_SHOWN = 200_000
 PUBLIC_ENDPOINTS = ("web.login", "web.static")
@@ -71,8 +71,12 @@ def _when(micros: int | None) -> str:
 
 @bp.context_processor
 def _template_helpers():
-    return {"t": t, "lang": g.get("lang", DEFAULT_LANG), "langs": LANGS, "lang_url": _lang_url,
-            "csrf_token": auth.csrf_token, "principal": g.get("principal")}
+    lang = g.get("lang", DEFAULT_LANG)
+    return {"t": t, "lang": lang, "langs": LANGS, "lang_url": _lang_url,
+            "csrf_token": auth.csrf_token, "principal": g.get("principal"),
+            "action_text": lambda text: wording.action_text(lang, text),
+            "gate_message": lambda text: wording.gate_message(lang, text),
+            "hold_reason": lambda text: wording.hold_reason(lang, text)}
 
 
 def _lang_url(code: str) -> str:
@@ -86,8 +90,10 @@ def _lang_url(code: str) -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path inside the review view: never an open redirect."""
-    if target and target.startswith(bp.url_prefix + "/") and not target.startswith("//") and "\\" not in target:
+    """Only a path inside the review view: never an open redirect, never a control character
+    (a raw CR/LF cannot go into a Location header)."""
+    if (target and target.startswith(bp.url_prefix + "/") and not target.startswith("//") and "\\" not in target
+            and target.isprintable() and target.isascii()):
         return target
     return url_for("web.queue")
 
@@ -100,77 +106,60 @@ def login():
         if g.principal is not None:
             return redirect(url_for("web.queue"))
         return render_template("login.html", next=request.args.get("next", ""))
-    principal, problem = auth.check_key(ctx().store, request.form.get("key", ""))
+    store, key = ctx().store, request.form.get("key", "")
     nxt = request.form.get("next", "")
+    who = {"address": request.remote_addr, "key_id": auth.key_id_of(key)}
+    try:  # per address and per key id, counted in the store: the same limit in every process
+        sessions.check_throttle(store, **who, policy=auth.policy())
+    except sessions.Throttled as exc:
+        page = render_template("login.html", error=t("login.throttled"), next=nxt)
+        return page, 429, {"Retry-After": str(exc.retry_after)}
+    principal, problem = auth.check_key(store, key)
     if problem == "invalid":
+        sessions.record_failure(store, **who, policy=auth.policy())
         return render_template("login.html", error=t("login.invalid"), next=nxt), 401
     if problem == "refused":
         return render_template("login.html", error=t("login.refused", role=principal.role), next=nxt), 403
-    auth.sign_in(principal)
+    auth.sign_in(store, principal)
     log.info("review sign-in by key %s", principal.key_id)
     return redirect(_safe_next(nxt))
 
 
 @bp.post("/logout")
 def logout():
-    auth.sign_out()
+    auth.sign_out(ctx().store)  # the session's record goes: a saved cookie no longer works
     flash("login.signed_out", "info")
     return redirect(url_for("web.login"))
-
-
-# -- the queue ---------------------------------------------------------------------------------
-
-@bp.get("/")
-def queue():
-    store = ctx().store
-    orgs = [o.name for o in store.list_orgs() if o.type == "csirt"]
-    args = request.args
-    chosen = {
-        "status": args.get("status") if args.get("status") in SUBMISSION_STATES else "",
-        "tlp": args.get("tlp") if args.get("tlp") in TLP_LEVELS else "",
-        "org": args.get("org") if args.get("org") in orgs else "",
-        "needs_review": args.get("needs_review") if args.get("needs_review") in ("yes", "no") else "",
-    }
-    page = max(int(args.get("page")) if (args.get("page") or "").isdigit() else 1, 1)
-    flt = SubmissionFilter(org=chosen["org"] or None, status=chosen["status"] or None, tlp=chosen["tlp"] or None,
-                           needs_review={"yes": True, "no": False}.get(chosen["needs_review"]))
-    rows = submissions.listing(ctx(), principal=g.principal, flt=flt, limit=PAGE_SIZE + 1,
-                               offset=(page - 1) * PAGE_SIZE)
-    more = len(rows) > PAGE_SIZE
-    today = ctx().today()
-    items = [{"sub": s, "gate": publication_gate(store, s.org, s.victim_ref, today)} for s in rows[:PAGE_SIZE]]
-    filters = {k: v for k, v in chosen.items() if v}
-    return render_template(
-        "queue.html", items=items, orgs=orgs, statuses=SUBMISSION_STATES, tlps=TLP_LEVELS, chosen=chosen, page=page,
-        prev_url=url_for("web.queue", **filters, page=page - 1) if page > 1 else None,
-        next_url=url_for("web.queue", **filters, page=page + 1) if more else None)
 
 
 # -- one submission ----------------------------------------------------------------------------
 
 @bp.get("/submissions/<sid>")
 def submission(sid: str):
-    return _submission_page(sid)
+    error, status = _refusal(sid)
+    return _submission_page(sid, error=error, status=status)
 
 
 def _submission_page(sid: str, error: str | None = None, status: int = 200):
     try:
         sub = permissions.visible_submission(ctx(), principal=g.principal, submission_id=sid)
     except HubError as exc:
-        return _error_page(exc.status, str(exc))
+        return _error_page(exc.status, service_message(g.get("lang", DEFAULT_LANG), str(exc)))
     report = json.loads(sub.report) if sub.report else {}
     private = open_private_report(ctx(), sub)
     entries = private["entries"] if private else report.get("entries", [])
     keys = entry_keys(entries)
     rows = [{"e": e, "key": k, "undoable": private is not None and not e.get("undone") and undoable(e)}
             for e, k in zip(entries, keys)]
-    holds = report.get("holds", [])
-    open_holds = [h for h in holds if not h.get("released")]
+    holds = private["holds"] if private else report.get("holds", [])
+    open_holds = [h for h in holds if not h.get("released") and not h.get("withheld")]
     gate = publication_gate(ctx().store, sub.org, sub.victim_ref, ctx().today())
-    original = _original(sub, entries)
+    original, source = _original(sub, entries)
     draft = None
+    bundle = json.loads(sub.draft) if sub.draft else {}
+    counts = corroboration.hold_reporters(ctx(), principal=g.principal, submission_id=sub.id)
+    holds = [{**h, "value": _held_value(h, bundle, source), **counts.get(h.get("object"), {})} for h in holds]
     if sub.draft:
-        bundle = json.loads(sub.draft)
         draft = {"html": render_bundle(bundle, draft_marks(entries), MAX_OBJECTS_SHOWN),
                  "total": len(bundle.get("objects", []))}
     strict = publication.strict_failures(ctx(), principal=g.principal, sub=sub)
@@ -180,24 +169,49 @@ def _submission_page(sid: str, error: str | None = None, status: int = 200):
         original=original, draft=draft, error=error, max_objects=MAX_OBJECTS_SHOWN,
         changes=report.get("summary", {}).get("changes_by_rule", {}), refused=report.get("refused", []),
         add_fields=review.ADD_FIELDS, tlps=TLP_LEVELS, editable=sub.status == "review",
-        rejectable=sub.status in ("review", "refused", "failed")), status
+        rejectable=sub.status in ("review", "refused", "failed"),
+        blockers=_blockers(open_holds, gate)), status
 
 
-def _original(sub, entries: list[dict]) -> dict | None:
-    """The decrypted input, highlighted: pretty JSON for STIX, the text as sent otherwise."""
+def _blockers(open_holds: list, gate) -> list[str]:
+    """Why approval cannot succeed now (the approve button is disabled while this is not empty)."""
+    found = [t("act.holds_open", n=len(open_holds))] if open_holds else []
+    if not gate.allowed:
+        found.append(t("agr.explain"))
+    return found
+
+
+def _original(sub, entries: list[dict]) -> tuple[dict | None, dict]:
+    """The decrypted input, highlighted: pretty JSON for STIX, the text as sent otherwise; and
+    the input's objects by id (for the values of held objects)."""
     try:
         payload = open_payload(ctx(), sub)
     except Missing:
-        return None  # purged after the retention period
+        return None, {}  # purged after the retention period
     source = payload["input"]
     if source["format"] == "stix":
         objects = source["data"].get("objects") if isinstance(source["data"], dict) else None
+        objects = objects if isinstance(objects, list) else []
+        by_id = {o.get("id"): o for o in objects if isinstance(o, dict)}
         return {"html": render_bundle(source["data"], original_marks(entries), MAX_OBJECTS_SHOWN),
-                "total": len(objects) if isinstance(objects, list) else 0, "chars": None}
+                "total": len(objects), "chars": None}, by_id
     text = source["data"][:MAX_TEXT_SHOWN]
     marks = text_marks(entries) + profile_marks(effective_profile(payload), text, review.ADD_FIELDS)
     return {"html": render_text(text, marks), "total": 0,
-            "chars": len(source["data"]) if len(source["data"]) > MAX_TEXT_SHOWN else None}
+            "chars": len(source["data"]) if len(source["data"]) > MAX_TEXT_SHOWN else None}, {}
+
+
+def _held_value(hold: dict, draft: dict, source: dict) -> str | None:
+    """What a held object says (its pattern, value or name): from the draft, else the original input."""
+    obj = next((o for o in draft.get("objects", []) if o.get("id") == hold.get("object")), None)
+    if obj is None:
+        obj = source.get(hold.get("original"))
+    if not isinstance(obj, dict):
+        return None
+    for field in ("pattern", "value", "name"):
+        if isinstance(obj.get(field), str):
+            return obj[field]
+    return None
 
 
 # -- actions -----------------------------------------------------------------------------------
@@ -219,6 +233,11 @@ ACTIONS = {
     "tlp": (lambda c, p, sid: review.change_tlp(c, principal=p, submission_id=sid, tlp=_form("tlp")), "done.tlp"),
     "drop": (lambda c, p, sid: review.drop_object(c, principal=p, submission_id=sid, obj=_form("object"),
                                                   justification=_form("justification")), "done.drop"),
+    "release-all": (lambda c, p, sid: review.release_all_holds(c, principal=p, submission_id=sid,
+                                                               justification=_form("justification")),
+                    "done.release_all"),
+    "withhold": (lambda c, p, sid: review.withhold_held(c, principal=p, submission_id=sid,
+                                                        justification=_form("justification")), "done.withhold"),
 }
 
 
@@ -230,14 +249,24 @@ def act(sid: str, action: str):
     try:
         run(ctx(), g.principal, sid)
     except HubError as exc:  # the class carries the status (store conflicts included)
-        return _refused(sid, str(exc), exc.status)
+        if exc.status == 404:
+            return _error_page(404, t("err.not_found"))
+        # Back to the submission page (a reload never re-posts), the message beside the actions.
+        session["refused"] = {"sid": sid, "status": exc.status, "message": str(exc)}
+        return redirect(url_for("web.submission", sid=sid), code=303)
     flash(done, "ok")
     return redirect(url_for("web.submission", sid=sid), code=303)
 
 
-def _refused(sid: str, message: str, status: int):
+def _refusal(sid: str) -> tuple[str | None, int]:
+    """The message of an action just refused on this submission, shown once, and its status (so
+    the page after the redirect still answers 4xx to a script)."""
+    refused = session.pop("refused", None)
+    if not isinstance(refused, dict) or refused.get("sid") != sid:
+        return None, 200
+    status = refused.get("status") if isinstance(refused.get("status"), int) else 400
     lead = t("err.refused") if status == 422 else t("err.generic")
-    return _submission_page(sid, error=f"{lead}: {message}", status=status)
+    return f"{lead}: {service_message(g.get('lang', DEFAULT_LANG), str(refused.get('message', '')))}", status
 
 
 # -- errors ------------------------------------------------------------------------------------

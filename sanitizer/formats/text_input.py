@@ -15,7 +15,10 @@ import ioc_fanger
 import ioc_finder
 
 from sanitizer.errors import BadInput
+from sanitizer.formats import unparsed
+from sanitizer.report import UNPARSED_KEY
 from sanitizer.formats.stixbuild import InvalidValue, Ioc, build_bundle, make_ioc
+
 
 # ioc_finder.find_iocs result key -> our kind (run on the refanged text).
 _FINDER_KINDS = {
@@ -89,6 +92,10 @@ def _candidates(text: str) -> dict[str, list[str]]:
         included_ioc_types=list(_FINDER_KINDS),
     )
     values.update({kind: list(found.get(key) or []) for key, kind in _FINDER_KINDS.items()})
+    # Reserved and new TLDs (.example, .test, .invalid, …) that ioc_finder's TLD list lacks.
+    for kind, extra in unparsed.extra_candidates(
+            _blank_out(text, values["registry-key"] + values["user-agent"])).items():
+        values[kind] = list(dict.fromkeys(values[kind] + extra))
     values["attack-technique"] = _TECHNIQUE.findall(_blank_out(prepared, values["url"]))
     return values
 
@@ -119,4 +126,8 @@ def text_to_bundle(text: str, *, now: datetime.datetime) -> dict:
     iocs = extract_iocs(text)
     if not iocs:
         raise BadInput("text: no indicators of compromise found")
-    return build_bundle(iocs, now)
+    bundle = build_bundle(iocs, now)
+    missed = unparsed.audit(text, [i.value for i in iocs])
+    if missed:  # read by the sanitiser into report.unparsed (line and class only)
+        bundle[UNPARSED_KEY] = missed
+    return bundle

@@ -55,7 +55,7 @@ def generalised_identity(profile: VictimProfile, policy: Policy, secret: bytes, 
                          created: str) -> dict:
     """The one identity that stands for the victim: sector (if k-anonymous) and country only."""
     sector = di16_sector_region.shareable_sector(profile, policy)
-    region = profile.region
+    region = di16_sector_region.shareable_region(profile, policy)
     en, ja = di16_sector_region.labels(sector, region)
     obj = {
         "type": "identity", "spec_version": "2.1",

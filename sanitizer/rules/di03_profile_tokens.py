@@ -8,7 +8,7 @@ from .base import Finding
 RULE_ID = "DI-03"
 TITLE = "Profile names, people, keywords, hostnames, accounts in any string"
 ACTION = "replace with [VICTIM-ORG] / [PERSON] / [KEYWORD] / [HOST] / [ACCOUNT]"
-_MINE = {"org", "person", "keyword", "host", "account"}
+_MINE = {"org", "person", "surname", "keyword", "host", "account"}
 
 
 def detect(folded: Folded, index: ProfileIndex) -> list[Finding]:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from ..matching import ProfileIndex
 from ..normalize import Folded
+from . import ts_notations
 from .base import Finding
 
 RULE_ID = "DI-09"
@@ -21,12 +22,14 @@ ACTION = "coarsen to the policy granularity (default: day, UTC)"
 FLOOR_PROPS = {"created", "modified", "first_seen", "last_seen", "first_observed", "last_observed",
                "valid_from", "date", "ctime", "mtime", "atime", "start", "created_time", "modified_time",
                "published", "analysis_started", "submitted", "account_created", "account_expires",
-               "credential_last_changed", "account_first_login", "account_last_login", "validity_not_before"}
+               "credential_last_changed", "account_first_login", "account_last_login", "validity_not_before",
+               "object_modified"}
 CEIL_PROPS = {"valid_until", "end", "analysis_ended", "validity_not_after", "stop_time"}
-MILLIS_PROPS = {"created", "modified"}
+MILLIS_PROPS = {"created", "modified", "object_modified"}  # object_modified names a `modified`
+# Timestamp properties inside extensions and nested dictionaries (any `*_time`, `*_date`, …).
+NESTED_SUFFIXES = ("_time", "_date", "_stamp", "_timestamp", "_at")
 
 _STIX_TS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?Z$")
-_ZONES = {"z": 0, "utc": 0, "gmt": 0, "jst": 9 * 60}
 # Free-text forms: 2025-03-14T02:13:45Z, 2025-03-14 02:13:45, 2025/03/14 11:13:45 JST, 2025年3月14日 11時13分45秒.
 TEXT_TS = re.compile(
     r"(?<![0-9])(?P<y>\d{4})(?:[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})|年(?P<m2>\d{1,2})月(?P<d2>\d{1,2})日)"
@@ -35,44 +38,22 @@ TEXT_TS = re.compile(
     r"(?:\s*(?P<tz>z|utc|gmt|jst|[+-]\d{2}:?\d{2})(?![a-z]))?")
 
 
-_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
-# Other notations: RFC 2822 (e-mail Date headers), "Mar 14 2025 02:13:45", "14/03/2025 02:13:45",
-# compact ISO 8601 and PDF dates. They become a date; the time of day goes.
-OTHER_TS = re.compile(
-    r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s*)?"
-    r"(?P<rd>\d{1,2})\s+(?P<rmon>" + _MONTHS + r")[a-z]*\.?,?\s+(?P<ry>\d{4})\s+(?P<rt>\d{1,2}:\d{2}:\d{2})"
-    r"(?:\s*(?P<rtz>[+-]\d{4}|gmt|utc|jst|z))?"
-    r"|(?P<mmon>" + _MONTHS + r")[a-z]*\.?\s+(?P<md>\d{1,2}),?\s+(?P<my>\d{4})\s+\d{1,2}:\d{2}:\d{2}"
-    r"(?:\s*(?:[+-]\d{4}|gmt|utc|jst|z)(?![a-z]))?"
-    r"|(?<![0-9/])(?P<dmy>\d{1,2}/\d{1,2}/\d{4})[ t]\d{1,2}:\d{2}:\d{2}(?:\s*(?:[+-]\d{2}:?\d{2}|gmt|utc|jst|z)(?![a-z]))?"
-    r"|(?<![0-9a-z])(?:d:)?(?P<cy>(?:19|20)\d{2})(?P<cm>[01]\d)(?P<cd>[0-3]\d)t?(?P<ct>[0-2]\d[0-5]\d[0-5]\d)"
-    r"(?:z|[+-]\d{2}'?\d{2}'?)?(?![0-9a-z])")
+class _AnyNotation:
+    """`OTHER_TS.search(text)`: truthy when `text` (folded) holds a date-time precise to the second
+    in any notation of `ts_notations` (kept under this name for the leak gate)."""
+
+    def search(self, text: str):
+        """The first (start, end, replacement) found, or None."""
+        found = ts_notations.precise_datetimes(text)
+        return found[0] if found else None
+
+    def finditer(self, text: str):
+        """Every (start, end, replacement) found."""
+        return iter(ts_notations.precise_datetimes(text))
 
 
-def _other_replacement(m: re.Match, granularity: str) -> str:
-    from email.utils import parsedate_to_datetime
-
-    months = _MONTHS.split("|")
-    if m.group("rd"):
-        text = f"{m.group('rd')} {m.group('rmon').title()} {m.group('ry')} {m.group('rt')} {m.group('rtz') or '+0000'}"
-        try:
-            dt = parsedate_to_datetime(text.replace("jst", "+0900").replace("JST", "+0900"))
-            return _format_date(coarsen_datetime(dt, granularity), granularity)
-        except (TypeError, ValueError):
-            return m.group("ry")
-    if m.group("mmon"):
-        try:
-            dt = datetime(int(m.group("my")), months.index(m.group("mmon")) + 1, int(m.group("md")), tzinfo=timezone.utc)
-            return _format_date(_floor(dt, granularity), granularity)
-        except ValueError:
-            return m.group("my")
-    if m.group("dmy"):
-        return m.group("dmy")  # day/month order is ambiguous: keep the date as written
-    try:
-        dt = datetime(int(m.group("cy")), int(m.group("cm")), int(m.group("cd")), tzinfo=timezone.utc)
-    except ValueError:
-        return m.group(0)
-    return _format_date(_floor(dt, granularity), granularity)
+OTHER_TS = _AnyNotation()
+precise_datetimes = ts_notations.precise_datetimes
 
 
 def _format_date(dt: datetime, granularity: str) -> str:
@@ -125,36 +106,19 @@ def coarsen_datetime(dt: datetime, granularity: str, ceil: bool = False) -> date
     return _ceil(dt, granularity) if ceil else _floor(dt, granularity)
 
 
-def _text_replacement(m: re.Match, granularity: str) -> str | None:
-    y = int(m.group("y"))
-    mo = int(m.group("m") or m.group("m2"))
-    d = int(m.group("d") or m.group("d2"))
-    try:
-        dt = datetime(y, mo, d, int(m.group("H")), int(m.group("M")), int(m.group("S")))
-    except ValueError:
+def coarsen_nested(path: str, value: str, granularity: str) -> str | None:
+    """A timestamp property inside an extension or dictionary (`…time_date_stamp`, `…_time`):
+    coarsened, still a valid STIX timestamp; None if the key or value is not a timestamp."""
+    key = path.rsplit(".", 1)[-1].split("[", 1)[0]
+    if not (key in FLOOR_PROPS or key in CEIL_PROPS or key.endswith(NESTED_SUFFIXES)):
         return None
-    tz = (m.group("tz") or "z").lower()
-    if tz in _ZONES:
-        offset = _ZONES[tz]
-    else:
-        sign = -1 if tz[0] == "-" else 1
-        digits = tz[1:].replace(":", "")
-        offset = sign * (int(digits[:2]) * 60 + int(digits[2:]))
-    dt = (dt - timedelta(minutes=offset)).replace(tzinfo=timezone.utc)
-    return _format_date(_floor(dt, granularity), granularity)
+    return coarsen_property(key, value, granularity)
 
 
 def detect(folded: Folded, index: ProfileIndex, granularity: str = "day") -> list[Finding]:
-    """Date-times precise to the second in free text."""
+    """Date-times precise to the second in free text, in every notation of `ts_notations`."""
     out = []
-    for m in TEXT_TS.finditer(folded.text):
-        rep = _text_replacement(m, granularity)
-        if rep is not None:
-            start, end = folded.orig_span(m.start(), m.end())
-            out.append(Finding(start, end, RULE_ID, "timestamp", rep))
-    for m in OTHER_TS.finditer(folded.text):
-        rep = _other_replacement(m, granularity)
-        if rep != m.group(0):
-            start, end = folded.orig_span(m.start(), m.end())
-            out.append(Finding(start, end, RULE_ID, "timestamp", rep))
+    for s, e, rep in ts_notations.precise_datetimes(folded.text, granularity):
+        start, end = folded.orig_span(s, e)
+        out.append(Finding(start, end, RULE_ID, "timestamp", rep))
     return out

@@ -6,6 +6,10 @@ comparisons are removed and the pattern is rebuilt. A home-path user name in an 
 kept as a LIKE with `%` in its place, so the indicator still matches. START/STOP qualifiers are
 coarsened outwards (DI-09). When nothing is left the indicator is dropped. The rebuilt pattern
 is validated before it is returned: an unparsable pattern is never emitted.
+
+A `MATCHES` comparison is a victim comparison when its regular expression matches a profile
+token in one of its written forms (DI-00 item 5): the expression is *run* against the tokens
+(`ProfileIndex.matches_victim`, time-bounded), not only read as text.
 """
 from __future__ import annotations
 
@@ -45,6 +49,7 @@ class Verdict:
 
 
 Judge = Callable[[str, str, str], Verdict]  # (object type, property path, value) -> Verdict
+RegexTest = Callable[[str], bool]  # MATCHES expression -> True if it matches a victim token
 
 
 @dataclass
@@ -130,11 +135,44 @@ def _parse_skeleton(skel: str):
         return None, exc
 
 
+# A quoted path component followed by a list index (`.'X-Session'[*]`) is valid STIX, but the
+# stix2 visitor cannot build it: such keys are parsed under a placeholder name and put back.
+_KEY_MARK = "qkey9d2e__"
+_KEY_BACK = re.compile(_KEY_MARK + r"(\d+)(?![A-Za-z0-9_])")
+
+
+def protect_keys(pattern: str) -> tuple[str, list[str]]:
+    """The pattern with every quoted key that precedes `[` renamed with a marker and a number, and the keys."""
+    keys: list[str] = []
+    if _KEY_MARK in pattern:  # the marker itself is written in the input: leave the pattern alone
+        return pattern, keys
+
+    def sub(m: re.Match) -> str:
+        if m.group("prefix") == "." and pattern[m.end():m.end() + 1] == "[":
+            keys.append(m.group(0)[1:])
+            return f".{_KEY_MARK}{len(keys) - 1}"
+        return m.group(0)
+
+    return _QUOTED.sub(sub, pattern), keys
+
+
+def restore_keys(path: str, keys: list[str]) -> str:
+    """Undo `protect_keys` in a path rendered from the AST."""
+    if not keys:
+        return path
+    return _KEY_BACK.sub(lambda m: keys[int(m.group(1))] if int(m.group(1)) < len(keys) else m.group(0), path)
+
+
 def parse(pattern: str):
-    """Parse a STIX 2.1 pattern: (stix2 AST, string literals in walk order); PatternError if invalid."""
+    """Parse a STIX 2.1 pattern: (stix2 AST, string literals in walk order); PatternError if invalid.
+
+    Quoted keys before a list index are renamed (see `protect_keys`); callers restore them."""
+    pattern, _keys = protect_keys(pattern)
     skel, literals = skeleton(pattern)
     tree, _err = _parse_skeleton(skel)
     if tree is None:  # a placeholder may not fit (an SSDEEP hash, say): parse the real text
+        if _keys and run_validator(restore_keys(pattern, _keys), stix_version="2.1"):
+            raise PatternError("not a valid STIX 2.1 pattern")
         tree = _parse_guarded(pattern)
     return tree, literals
 
@@ -158,8 +196,11 @@ def _quote(value: str) -> str:
 
 
 class _Rewriter:
-    def __init__(self, judge: Judge, granularity: str, literals: list[str]):
+    def __init__(self, judge: Judge, granularity: str, literals: list[str], keys: list[str] = (),
+                 regex_test: RegexTest | None = None):
         self.judge = judge
+        self.keys = list(keys)
+        self.regex_test = regex_test
         self._literals = iter(literals)
         self.granularity = granularity
         self.changes: list[tuple[str, str, str]] = []
@@ -209,7 +250,7 @@ class _Rewriter:
         raise PatternError("unsupported pattern construct")
 
     def comparison(self, node) -> str | None:
-        path = str(node.lhs)
+        path = restore_keys(str(node.lhs), self.keys)
         obj_type = node.lhs.object_type_name
         neg = "NOT " if node.negated else ""
         rhs = node.rhs
@@ -229,6 +270,9 @@ class _Rewriter:
             self.changes.append(("DI-09", path, "timestamp comparison removed"))
             return None
         value = self._value(rhs)
+        if node.operator == "MATCHES" and value is not None and self.regex_test and self.regex_test(value):
+            self.changes.append((RULE_ID, path, "MATCHES expression matches a victim token: comparison removed"))
+            return None
         if value is None:  # numbers, booleans, hex/binary constants name no one
             verdict = self.judge(obj_type, path, "")
             if verdict.action == "keep":
@@ -251,10 +295,11 @@ class _Rewriter:
         return None
 
 
-def rewrite(pattern: str, judge: Judge, granularity: str = "day") -> PatternResult:
+def rewrite(pattern: str, judge: Judge, granularity: str = "day",
+            regex_test: RegexTest | None = None) -> PatternResult:
     """Rebuild `pattern` without victim comparisons. Raises PatternError if it does not parse."""
     tree, literals = parse(pattern)
-    rw = _Rewriter(judge, granularity, literals)
+    rw = _Rewriter(judge, granularity, literals, protect_keys(pattern)[1], regex_test)
     if len(pattern) > _DEEP:
         new = run_deep(rw.observation, tree)
     else:

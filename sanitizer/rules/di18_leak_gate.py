@@ -1,16 +1,18 @@
-"""DI-18: the leak gate. A final, separate scan of the serialised output for every profile token
-and its variants (NFKC, case, width, IDNA, %-encoded, HTML-escaped, defanged), victim and
-non-routable addresses, home-path user names, precise date-times and original SDO/SRO ids.
-Any hit refuses the whole output (P3: fail closed). It shares only the folding primitives and
-the compiled profile with the detectors, not their decisions.
+"""DI-18: the leak gate. A final, separate scan of the serialised output — and of the public
+redaction report — for every profile token in every DI-00 view (folded: NFKC, case, width,
+invisibles, defanged, %-/entity/escape-decoded, punycode; key: kana, romaji, separators, orders,
+variant kanji; look-alike skeletons; decoded MIME/QP/hex/Base64 tokens), victim and non-routable
+addresses, home-path user names, precise date-times and original SDO/SRO ids. Any hit refuses
+the whole output (P3: fail closed). It shares only the views and the compiled profile with the
+detectors, not their decisions.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from .. import decoders, netviews
 from ..matching import ProfileIndex
-from ..normalize import Folded
 from . import di05_addresses, di07_home_paths, di09_timestamps
 from .di13_ids import UUID_IN_TEXT as _UUID
 
@@ -46,10 +48,34 @@ def _strings(node, path):
         yield path, node
 
 
-def _check(text: str, index: ProfileIndex, forbidden_uuids: frozenset[str]):
+_STIX_ID = re.compile(r"([a-z0-9-]{1,250})--([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+
+
+def _cached(text: str, index: ProfileIndex, forbidden_uuids: frozenset[str], seen: dict) -> list:
+    """`_check` once per distinct string; an id is its type name (checked once per type) and
+    its UUID (a set look-up): bundles and reports hold thousands of distinct ids."""
+    found = seen.get(text)
+    if found is None:
+        m = _STIX_ID.fullmatch(text)
+        if m:
+            found = list(_cached(m.group(1), index, forbidden_uuids, seen))
+            if m.group(2) in forbidden_uuids:
+                found.append(("DI-13", "original object id"))
+        else:
+            found = list(_check(text, index, forbidden_uuids))
+        seen[text] = found
+    return found
+
+
+def _check(text: str, index: ProfileIndex, forbidden_uuids: frozenset[str], depth: int = 0):
     # The sanitiser's own placeholders are not leaks, even when a profile token ("victim",
     # "host") is spelled inside one.
-    folded = PLACEHOLDERS.sub(" ", Folded(text).text)
+    folded = PLACEHOLDERS.sub(" ", index.folded(text).text)
+    if depth < decoders.MAX_DEPTH:  # encoded tokens, read decoded (DI-00 item 3)
+        for _s, _e, readings in index.encoded(text):
+            for reading in readings:
+                for rule, what in _check(reading, index, forbidden_uuids, depth + 1):
+                    yield rule, f"{what} (encoded)"
     for hit in index.find_tokens(folded):
         yield ("DI-03" if hit.kind not in ("domain", "domain-label", "email") else "DI-04",
                f"profile {hit.kind}")
@@ -73,6 +99,13 @@ def _check(text: str, index: ProfileIndex, forbidden_uuids: frozenset[str]):
 
 
 
+def _structured_timestamp(obj: dict, prop: str) -> bool:
+    """True for a top-level STIX timestamp property whose value parses as one."""
+    value = obj.get(prop)
+    return (prop in di09_timestamps.FLOOR_PROPS and isinstance(value, str)
+            and di09_timestamps.parse_stix_timestamp(value) is not None)
+
+
 def scan(bundle: dict, index: ProfileIndex, forbidden_uuids: frozenset[str] = frozenset()) -> list[GateHit]:
     """Every residual leak in the output bundle (empty list = pass)."""
     hits = []
@@ -80,10 +113,11 @@ def scan(bundle: dict, index: ProfileIndex, forbidden_uuids: frozenset[str] = fr
     for i, obj in enumerate(bundle.get("objects", [])):
         base = f"objects[{i}]({obj.get('type', '?')})"
         for where, text in _strings(obj, base):
-            found = seen.get(text)
-            if found is None:
-                found = seen[text] = list(_check(text, index, forbidden_uuids))
-            for rule, what in found:
+            for rule, what in _cached(text, index, forbidden_uuids, seen):
+                if rule == "DI-05" and (obj.get("type"), where[len(base) + 1:]) in netviews.VERSION_PROPS:
+                    continue  # P2: a software version is not an address
+                if rule == "DI-09" and _structured_timestamp(obj, where[len(base) + 1:]):
+                    continue  # judged below by its time of day (a hub version bump adds milliseconds)
                 hits.append(GateHit(rule, what, where))
         # STIX timestamps must be coarse too (DI-09): no time of day left on them.
         for prop in di09_timestamps.FLOOR_PROPS:
@@ -92,8 +126,39 @@ def scan(bundle: dict, index: ProfileIndex, forbidden_uuids: frozenset[str] = fr
                 dt = di09_timestamps.parse_stix_timestamp(v)
                 if dt is not None and (dt.hour or dt.minute or dt.second):
                     hits.append(GateHit("DI-09", "timestamp not coarsened", f"{base}.{prop}"))
-    for rule, what in _check(str(bundle.get("id", "")), index, forbidden_uuids):
+    for rule, what in _cached(str(bundle.get("id", "")), index, forbidden_uuids, seen):
         hits.append(GateHit(rule, what, "bundle.id"))
+    return hits
+
+
+# The public report's own words (rule ids, actions, reasons, classes) are the sanitiser's
+# templates; what came from the submission is in paths, object labels and keys.
+_REPORT_FIELDS = {"path", "where", "object"}
+
+
+def _report_strings(node, path):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            p = f"{path}.{k}"
+            yield p + " (key)", k
+            if k in _REPORT_FIELDS and isinstance(v, str):
+                yield p, v
+            elif isinstance(v, (dict, list)):
+                yield from _report_strings(v, p)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _report_strings(v, f"{path}[{i}]")
+
+
+def scan_report(public_report: dict, index: ProfileIndex,
+                forbidden_uuids: frozenset[str] = frozenset()) -> list[GateHit]:
+    """Every profile token or original id in the public redaction report (its keys, paths and
+    object labels): peers see that report too."""
+    hits = []
+    seen: dict[str, list] = {}
+    for where, text in _report_strings(public_report, "report"):
+        hits.extend(GateHit(rule, what, where) for rule, what in _cached(text, index, forbidden_uuids, seen)
+                    if rule in ("DI-03", "DI-04", "DI-13"))
     return hits
 
 

@@ -37,13 +37,22 @@ _HONORIFIC = re.compile(HONORIFICS)
 # Words that follow a surname-like prefix in ordinary technical prose.
 _NOT_GIVEN = {"工業", "製作", "商事", "電機", "電気", "化学", "建設", "物産", "産業", "銀行", "証券", "病院",
               "大学", "市", "町", "村", "県", "区", "駅", "線", "港", "店", "社", "家", "通り"}
+# P2: katakana words that make a surname-like word a product or a thing, not a given name
+# (桜井エディタ, 中村メール): software and IT nouns written in katakana.
+_NOT_GIVEN_KANA = {"エディタ", "エディター", "メール", "ツール", "リーダ", "リーダー", "ビューア", "ビューワ", "ソフト",
+                   "システム", "サーバ", "サーバー", "クライアント", "ブラウザ", "アプリ", "ウイルス", "ウィルス",
+                   "パッチ", "データ", "ファイル", "フォルダ", "メモ", "ノート", "サービス", "ネット", "ウェア",
+                   "ソフトウェア", "ドライバ", "プラグイン", "マクロ", "スクリプト", "ランサム", "ワーム", "ボット",
+                   "ローダ", "ローダー", "ドロッパ", "バックドア", "モジュール", "ライブラリ", "エンジン", "コード",
+                   "キー", "ログ", "ゲート", "ポート", "ルータ", "ルーター", "カメラ", "プリンタ", "ケース"}
 
 
 def names(text: str):
     """Yield (start, end) of Japanese person names in text."""
     for m in PERSON.finditer(text):
         given = m.group("given")
-        if given and given in _NOT_GIVEN:
+        if given and (given in _NOT_GIVEN or given in _NOT_GIVEN_KANA
+                      or any(given.startswith(w) for w in _NOT_GIVEN_KANA if len(w) >= 3)):
             continue
         if given and _HONORIFIC.fullmatch(given):  # 中村さん: the name is the surname alone
             yield m.start("sur"), m.end("sur")
