@@ -158,6 +158,9 @@ ADMIN_COMMANDS = [  # (argv, the action audited)
      "agreement-withdraw"),
     (["auto-publish", "--org", "csirt-a", "on"], "auto-publish"),
     (["auto-publish", "--org", "csirt-a", "off"], "auto-publish"),
+    (["sessions", "revoke", "--key", "hk_nosuchkey"], "sessions-revoke"),
+    (["purge"], "purge"),
+    (["secrets", "rotate"], "secrets-rotate"),
 ]
 
 
