@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from urllib.parse import urljoin
 
 import requests
 from taxii2client.v21 import Collection, as_pages
@@ -96,7 +97,11 @@ def api_root_of(session, base: str) -> str:
         raise Invalid(f"TAXII discovery at {base}/taxii2/ answered {r.status_code}")
     found = r.json()
     root = found.get("default") or (found.get("api_roots") or [None])[0]
-    if not isinstance(root, str) or not root.startswith(("http://", "https://")):
+    if not isinstance(root, str) or not root:
+        raise Invalid("TAXII discovery names no API root")
+    # A hub served without --public-url names its root by path only: relative to discovery.
+    root = urljoin(f"{base}/taxii2/", root)
+    if not root.startswith(("http://", "https://")):
         raise Invalid("TAXII discovery names no API root")
     return root if root.endswith("/") else root + "/"
 
