@@ -62,8 +62,8 @@ def _confirm(ctx: HubContext, principal: Principal, objects: list, indicators: l
              request_time: datetime | None) -> dict:
     """Each pushed sighting confirms its indicator for the member's organisation, at once."""
     successes, failures = [], []
-    for n, (obj, indicator) in enumerate(zip(objects, indicators), 1):
-        oid = obj.get("id") if isinstance(obj.get("id"), str) else f"#{n}"
+    for n, (obj, indicator) in enumerate(zip(objects, indicators)):
+        oid = f"objects[{n}]"  # a position, never the pushed id: the status row is stored in clear
         try:
             sightings.confirm(ctx, principal=principal, indicator=indicator)
             successes.append({"id": oid, "message": "confirmed: counted in the hub's sighting of the indicator"})
