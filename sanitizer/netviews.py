@@ -122,8 +122,14 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
+# How far back a CPE that holds a dotted number may start. Searching the whole text before every
+# number made the leak gate quadratic in the bundle's size; a longer CPE is not real, and missing
+# one costs a redaction (the number is then read as an address), never a leak.
+_CPE_REACH = 512
+
+
 def _in_cpe(text: str, start: int) -> bool:
-    i = text.rfind("cpe:", 0, start)
+    i = text.rfind("cpe:", max(0, start - _CPE_REACH), start)
     if i < 0:
         return False
     m = _CPE.match(text, i)
