@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from stix2validator import ValidationOptions, validate_instance
 
-from hub.services import stix_fast, stix_strict
+from hub.services import stix_fast, stix_shapes, stix_strict
 
 PLAIN = ValidationOptions(version="2.1", disabled=["all"])
 REAL = Path(__file__).parent / "data" / "real-stix"
