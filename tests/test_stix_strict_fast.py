@@ -73,6 +73,19 @@ def bases() -> list[dict]:
          "x_mitre_domains": ["enterprise-attack"], "x_mitre_deprecated": False},
         {"type": "malware", "id": MAL, **sdo, "name": "Sample", "is_family": True, "malware_types": ["backdoor"],
          "first_seen": "2024-01-01T00:00:00Z", "last_seen": "2024-01-01T00:00:00Z"},
+        {"type": "vulnerability", "id": "vulnerability--" + IND[11:], **sdo, "name": "CVE-2021-44228",
+         "external_references": [{"source_name": "cve", "external_id": "CVE-2021-44228"}]},
+        {"type": "course-of-action", "id": "course-of-action--" + IND[11:], **sdo, "name": "Patch"},
+        {"type": "campaign", "id": "campaign--" + IND[11:], **sdo, "name": "C", "aliases": ["c"],
+         "first_seen": "2024-01-01T00:00:00Z", "last_seen": "2024-02-01T00:00:00.5Z", "objective": "o"},
+        {"type": "intrusion-set", "id": "intrusion-set--" + IND[11:], **sdo, "name": "G", "goals": ["g"],
+         "resource_level": "team", "first_seen": "2024-01-01T00:00:00Z"},
+        {"type": "threat-actor", "id": "threat-actor--" + IND[11:], **sdo, "name": "T", "threat_actor_types": ["crime"],
+         "first_seen": "2024-01-01T00:00:00Z", "last_seen": "2024-01-01T00:00:00.000001Z", "sophistication": "expert"},
+        {"type": "tool", "id": "tool--" + IND[11:], **sdo, "name": "psexec", "tool_types": ["remote-access"],
+         "tool_version": "2"},
+        {"type": "infrastructure", "id": "infrastructure--" + IND[11:], **sdo, "name": "I",
+         "infrastructure_types": ["command-and-control"], "first_seen": "2024-01-01T00:00:00Z"},
         {"type": "ipv4-addr", "spec_version": "2.1", "id": "ipv4-addr--4a1f2b3c-5d6e-5f70-8a9b-0c1d2e3f4a5b",
          "value": "203.0.113.9"},
         {"type": "ipv6-addr", "spec_version": "2.1", "id": "ipv6-addr--4a1f2b3c-5d6e-5f70-8a9b-0c1d2e3f4a5b",
@@ -137,11 +150,11 @@ def mutations(base: dict) -> list[dict]:
         drop = dict(base)
         del drop[key]
         out.append(drop)
-    for key in ("created", "modified", "valid_from", "valid_until", "start_time", "first_seen"):
+    for key in ("created", "modified", "valid_from", "valid_until", "start_time", "first_seen", "last_seen"):
         if key in base:
             out += [dict(base, **{key: ts}) for ts in BAD_TIMESTAMPS]
     out += [dict(base, id=i) for i in BAD_IDS]
-    if base["type"] == "indicator":
+    if base.get("type") == "indicator":
         out += [dict(base, pattern=p) for p in PATTERNS] + [dict(base, pattern_type="pcre", pattern=p) for p in PATTERNS[:3]]
     if "hashes" in base:
         out += [dict(base, hashes=h) for h in HASHES]

@@ -3,7 +3,8 @@ stix2-validator (STIX 2.1, SHOULDs off) certainly reports no error for the objec
 "ask the validator" (hub/services/stix_fast.py), never "invalid".
 
 It knows the dominant simple shapes — indicator, relationship, identity, attack-pattern,
-malware and the ipv4-addr, ipv6-addr, domain-name, url, email-addr and file SCOs — with every
+malware, course-of-action, vulnerability, campaign, intrusion-set, threat-actor, tool,
+infrastructure and the ipv4-addr, ipv6-addr, domain-name, url, email-addr and file SCOs — with every
 property known (or a plain `x_` custom property) and of a form the validator accepts, written
 as the same or a stricter regular expression than its schemas, so that timestamps also read
 with dateutil and strptime. Per key layout (type and property order) one regular expression
@@ -224,6 +225,22 @@ SPECS = {
                         "first_seen": TS, "last_seen": TS, "architecture_execution_envs": _strs,
                         "implementation_languages": _strs, "capabilities": _strs},
                 _CORE | {"is_family"}),
+    "course-of-action": (_SDO, _CORE | {"name"}),
+    "vulnerability": (_SDO, _CORE | {"name"}),
+    "campaign": (_SDO | {"aliases": _strs, "first_seen": TS, "last_seen": TS, "objective": STR}, _CORE | {"name"}),
+    "intrusion-set": (_SDO | {"aliases": _strs, "first_seen": TS, "last_seen": TS, "goals": _strs,
+                              "resource_level": STR, "primary_motivation": STR, "secondary_motivations": _strs},
+                      _CORE | {"name"}),
+    "threat-actor": (_SDO | {"threat_actor_types": _strs, "aliases": _strs, "roles": _strs, "goals": _strs,
+                             "first_seen": TS, "last_seen": TS, "sophistication": STR, "resource_level": STR,
+                             "primary_motivation": STR, "secondary_motivations": _strs,
+                             "personal_motivations": _strs},
+                     _CORE | {"name"}),
+    "tool": (_SDO | {"aliases": _strs, "tool_types": _strs, "tool_version": STR, "kill_chain_phases": _kill_chain},
+             _CORE | {"name"}),
+    "infrastructure": (_SDO | {"infrastructure_types": _strs, "aliases": _strs, "kill_chain_phases": _kill_chain,
+                               "first_seen": TS, "last_seen": TS},
+                       _CORE | {"name"}),
     "ipv4-addr": (_SCO | {"value": IPV4}, _SCO_CORE),
     "ipv6-addr": (_SCO | {"value": IPV6}, _SCO_CORE),
     "domain-name": (_SCO | {"value": _format("idn-hostname")}, _SCO_CORE),
