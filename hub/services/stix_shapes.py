@@ -24,7 +24,7 @@ from stix2validator.v21 import musts as _musts
 
 OPTIONS = ValidationOptions(version="2.1", disabled=["all"])
 _FORMAT = Draft202012Validator.FORMAT_CHECKER
-_MAX_CACHED = 100_000
+_MAX_CACHED = 20_000  # pattern shapes are at most _MAX_PATTERN characters: a few tens of MB at worst
 _MAX_PATTERN, _MAX_QUOTES = 2_000, 40
 
 # ------------------------------------------------------------------ STIX patterns by shape
