@@ -7,13 +7,13 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterable
 
-from stix2validator import ValidationOptions, validate_instance
-
 from sanitizer.stixmeta import TLP_LEVEL_OF_ID
 
-# Warnings (best practices: UUIDv4 ids, custom-property style) are not failures; the hub's own
-# de-identified ids are UUIDv5 (DI-13).
-_OPTIONS = ValidationOptions(version="2.1", disabled=["all"])
+from . import stix_fast
+
+# Warnings (best practices: UUIDv4 ids, custom-property style) are not failures (stix_fast.OPTIONS
+# disables them); the hub's own de-identified ids are UUIDv5 (DI-13). stix_fast gives the
+# validator's own error lines, deciding the common valid shapes without running it.
 _FIELD = re.compile(r"^[a-z0-9_\-]+(\.[A-Za-z0-9_\-]+|\[\d+\])*$")
 _REQUIRED = re.compile(r"'([a-z0-9_]{1,60})' is a required property")
 MAX_LISTED = 50
@@ -45,9 +45,25 @@ def _describe(message: str, obj_id: str | None) -> str:
     return f"{field or 'the object'}: not valid STIX 2.1"
 
 
+_REF_KEYS: dict[tuple, tuple[str, ...]] = {}
+
+
+def _ref_keys(obj: dict) -> tuple[str, ...]:
+    """The *_ref / *_refs keys of the object, remembered per key layout."""
+    layout = tuple(obj)
+    keys = _REF_KEYS.get(layout)
+    if keys is None:
+        keys = tuple(k for k in layout if k.endswith("_ref") or k.endswith("_refs"))
+        if len(_REF_KEYS) >= 10_000:
+            _REF_KEYS.clear()
+        _REF_KEYS[layout] = keys
+    return keys
+
+
 def _refs(obj: dict) -> Iterable[tuple[str, str]]:
     """(property, referenced id) for every top-level *_ref / *_refs and granular marking."""
-    for key, value in obj.items():
+    for key in _ref_keys(obj):
+        value = obj[key]
         if key.endswith("_ref") and isinstance(value, str):
             yield key, value
         elif key.endswith("_refs") and isinstance(value, list):
@@ -68,16 +84,20 @@ def check(objects: list, present: Callable[[set[str]], set[str]]) -> list[str]:
             failures.append((n, f"object #{n}: not a JSON object"))
             continue
         kind = obj.get("type") if isinstance(obj.get("type"), str) and len(obj["type"]) <= 250 else "?"
-        obj_id = obj.get("id") if isinstance(obj.get("id"), str) else None
         try:
-            result = validate_instance(obj, _OPTIONS)
-            messages = [str(e) for e in result.errors]
-        except Exception:  # noqa: BLE001  (the validator raises on shapes it cannot walk)
-            messages = ["the object could not be validated"]
-        if "spec_version" in obj and obj["spec_version"] != "2.1":
-            messages.append("spec_version: must be 2.1")
-        failures += [(n, line) for line in sorted({f"object #{n} ({kind}): {_describe(m, obj_id)}"
-                                                    for m in messages})]
+            fast = stix_fast.certainly_valid(obj)
+        except Exception:  # noqa: BLE001  (an odd shape: the validator decides)
+            fast = False
+        if not fast:  # the common valid shapes never reach the validator
+            obj_id = obj.get("id") if isinstance(obj.get("id"), str) else None
+            try:
+                messages = stix_fast.validator_errors(obj)
+            except Exception:  # noqa: BLE001  (the validator raises on shapes it cannot walk)
+                messages = ["the object could not be validated"]
+            if "spec_version" in obj and obj["spec_version"] != "2.1":
+                messages.append("spec_version: must be 2.1")
+            failures += [(n, line) for line in sorted({f"object #{n} ({kind}): {_describe(m, obj_id)}"
+                                                        for m in messages})]
         wanted += [(n, kind, prop, ref) for prop, ref in _refs(obj) if ref not in ids and ref not in TLP_LEVEL_OF_ID]
     if wanted:
         found = present({ref for *_rest, ref in wanted})
