@@ -79,10 +79,11 @@ def _check(text: str, index: ProfileIndex, forbidden_uuids: frozenset[str], dept
     for hit in index.find_tokens(folded):
         yield ("DI-03" if hit.kind not in ("domain", "domain-label", "email") else "DI-04",
                f"profile {hit.kind}")
-    for _s, _e, ip in di05_addresses.addresses(folded):
-        verdict = index.ip_verdict(ip)
-        if verdict:
-            yield "DI-05", f"{verdict} address"
+    for c in index.view(netviews.candidates, folded):  # di05_addresses.addresses, shared view
+        if not c.weak:
+            verdict = index.ip_verdict(c.ip)
+            if verdict:
+                yield "DI-05", f"{verdict} address"
     for _span in di07_home_paths.user_names(folded):
         yield "DI-07", "home-path user name"
         break
@@ -90,7 +91,7 @@ def _check(text: str, index: ProfileIndex, forbidden_uuids: frozenset[str], dept
         if any(int(m.group(g)) for g in ("H", "M", "S")):  # midnight is what coarsening writes
             yield "DI-09", "date-time precise to the second"
             break
-    if di09_timestamps.OTHER_TS.search(folded):
+    if index.view(di09_timestamps.precise_datetimes, folded, "day"):  # OTHER_TS.search, shared view
         yield "DI-09", "date-time precise to the second"
     if forbidden_uuids:
         for m in _UUID.finditer(folded):
