@@ -162,6 +162,7 @@ class ProfileIndex:
         self._folded_cache: dict[str, Folded] = {}
         self._encoded_cache: dict[str, tuple] = {}
         self._view_cache: dict[tuple, object] = {}
+        self._token_cache: dict[tuple, list[str]] = {}  # encoded token -> readings (decoders)
         self._ip_cache: dict = {}
         self._forms_list: list[str] | None = None
         self._chunk_cache: dict[tuple[str, bool], list[tuple[int, int, str]]] = {}
@@ -200,7 +201,7 @@ class ProfileIndex:
         """`decoders.candidates(text)`, once per string for this submission."""
         c = self._encoded_cache.get(text)
         if c is None:
-            c = decoders.candidates(text)
+            c = decoders.candidates(text, self._token_cache)
             if len(self._encoded_cache) < 100_000:
                 self._encoded_cache[text] = c
         return c
