@@ -105,6 +105,10 @@ def _b64(token: str) -> list[str]:
 _ANY = re.compile("|".join(f"(?P<{name}>{rx.pattern})" for name, rx in (
     ("uuid", _UUID), ("mime", _MIME), ("qp", _QP), ("hexa", _HEX_ARRAY), ("hexs", _HEX_SPACED), ("hex", _HEX))))
 _DECODE = {"mime": _mime, "qp": _qp, "hexa": _hex, "hexs": _hex, "hex": _hex}
+# What every kind of `_ANY` but the UUID needs somewhere in the text: "=" (MIME, QP), "0x" (hex
+# arrays), eight hex digits in a row (hex; a UUID has them too) or four spaced hex pairs. Text
+# without any of them holds no such token, so the (slower) combined scan is skipped.
+_MAY_ENCODE = re.compile(r"[0-9A-Fa-f]{2}(?:[0-9A-Fa-f]{6}| [0-9A-Fa-f]{2} [0-9A-Fa-f]{2} [0-9A-Fa-f]{2})")
 
 
 def candidates(text: str, memo: dict | None = None) -> tuple[tuple[int, int, list[str]], ...]:
@@ -128,7 +132,8 @@ def _decoded(memo: dict, fn: Callable[[str], list[str]], token: str) -> list[str
 
 
 def _scan(text: str, memo: dict) -> Iterator[tuple[int, int, list[str]]]:
-    for m in _ANY.finditer(text):
+    may_encode = "=" in text or "0x" in text or _MAY_ENCODE.search(text) is not None
+    for m in (_ANY.finditer(text) if may_encode else ()):
         kind = m.lastgroup
         if kind != "uuid":
             yield m.start(), m.end(), _decoded(memo, _DECODE[kind], m.group(0))
