@@ -3,6 +3,7 @@
 Run from the repository root:
 
     python bench/sanitize.py [--sizes 10000,50000] [--repeat 3] [--no-real] [--profile-top 25]
+    python bench/sanitize.py --against ../other-checkout [--rounds 5] [--sizes 10000]
 
 Product target: at least 5,000 STIX objects/s on one core for the rule-based path. The script
 is single-threaded Python, so every figure is a one-core figure.
@@ -14,12 +15,20 @@ sanitiser not yet warm for that input), the best-of-N time of
 (`sanitize()` + `to_json()`; tracemalloc slows Python down, so it never overlaps the timing).
 Inputs are the generated bundles of `bench/generate.py` and the largest real public bundles
 under `tests/data/real-stix/` (skipped with a note when absent).
+
+`--against DIR` compares this checkout's `sanitizer/` with the one in another checkout DIR (e.g. a
+`git worktree` of main) side by side in one run, for a shared, loaded machine: each round runs
+one fresh subprocess per checkout (PYTHONPATH pointing at it, the order alternating between
+rounds) that times `sanitize()` on the same generated bundle; the best time of each side over
+all rounds is compared, with the load average before and after.
 """
 from __future__ import annotations
 
 import argparse
 import cProfile
 import io
+import json
+import os
 import platform
 import pstats
 import resource
@@ -182,6 +191,73 @@ def profile_top(case: Case, top: int) -> str:
     return out.getvalue()
 
 
+# ---------------------------------------------------------------------------- side by side
+def _worker(size: int, repeat: int) -> int:
+    """Subprocess of `--against`: the best of `repeat` sanitize() runs as one JSON line."""
+    import sanitizer
+
+    case = generated_cases([size])[0]
+    runs, cpu = [], []
+    for _ in range(repeat):
+        start = time.process_time()
+        runs.append(_run_once(case))
+        cpu.append(time.process_time() - start)
+    print(json.dumps({"sanitizer": str(Path(sanitizer.__file__).resolve().parent),
+                      "best_s": min(r[0] for r in runs), "best_cpu_s": min(cpu), "outcome": runs[-1][2]}))
+    return 0
+
+
+def _load() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def side_by_side(other: Path, size: int, rounds: int, repeat: int) -> str:
+    """This checkout's sanitizer/ against `other`'s, alternating fresh subprocesses."""
+    roots = {"this checkout": Path(__file__).resolve().parents[1], "other": other.resolve()}
+    if not (roots["other"] / "sanitizer" / "__init__.py").is_file():
+        raise SystemExit(f"--against: no sanitizer/ package under {other}")
+    labels = {"this checkout": f"this checkout ({code_version()})",
+              "other": f"{other} ({_git_head(roots['other'])})"}
+    best: dict[str, float] = {}
+    best_cpu: dict[str, float] = {}
+    outcome: dict[str, str] = {}
+    load_before = _load()
+    for i in range(rounds):
+        order = list(roots) if i % 2 == 0 else list(reversed(roots))
+        for name in order:
+            env = dict(os.environ, PYTHONPATH=str(roots[name]))
+            proc = subprocess.run([sys.executable, __file__, "--worker", "--sizes", str(size), "--repeat", str(repeat)],
+                                  env=env, capture_output=True, text=True, check=True)
+            got = json.loads(proc.stdout.strip().splitlines()[-1])
+            if Path(got["sanitizer"]) != roots[name] / "sanitizer":
+                raise SystemExit(f"--against: imported {got['sanitizer']}, not {roots[name]}/sanitizer")
+            best[name] = min(best.get(name, float("inf")), got["best_s"])
+            best_cpu[name] = min(best_cpu.get(name, float("inf")), got["best_cpu_s"])
+            outcome[name] = got["outcome"]
+            print(f"… round {i + 1}/{rounds}: {name}: {got['best_s']:.3f} s ({got['best_cpu_s']:.3f} s CPU)",
+                  file=sys.stderr, flush=True)
+    lines = [f"## sanitize() side by side — generated ({size:,}), best of {rounds} rounds x {repeat} runs, "
+             f"alternating subprocesses, one core\n",
+             f"Load average (1/5/15 min) before: {load_before}; after: {_load()}\n",
+             "| sanitizer | outcome | best sanitize s (wall) | objects/s (wall) | best CPU s | objects/CPU-s |",
+             "|---|---|---:|---:|---:|---:|"]
+    for name in roots:
+        lines.append(f"| {labels[name]} | {outcome[name]} | {best[name]:.3f} | {size / best[name]:,.0f} | "
+                     f"{best_cpu[name]:.3f} | {size / best_cpu[name]:,.0f} |")
+    lines.append(f"\nRatio (this / other): {best['other'] / best['this checkout']:.2f}x wall, "
+                 f"{best_cpu['other'] / best_cpu['this checkout']:.2f}x CPU. CPU s is the process time of the "
+                 "same runs: on a loaded machine it is less disturbed by waiting for a core than wall time.")
+    return "\n".join(lines)
+
+
+def _git_head(root: Path) -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 # ---------------------------------------------------------------------------- NER (DI-10b)
 _SURNAMES = ("大和田", "北条", "真鍋", "久我", "門脇", "鷲尾", "小此木", "乙部")
 _GIVEN = ("健一郎", "美咲", "遼", "千尋", "大輔", "綾乃")
@@ -271,6 +347,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="also time the optional NER pass (DI-10b) on N Japanese prose fields")
     parser.add_argument("--profile-top", type=int, default=0, metavar="N",
                         help="cProfile the first generated bundle and print the top N functions")
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="compare with the sanitizer/ of another checkout, side by side (first size only)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of --against (default: 5)")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
         args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -283,6 +363,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.worker:
+        return _worker(args.sizes[0], args.repeat)
+    if args.against:
+        print(side_by_side(args.against, args.sizes[0], args.rounds, args.repeat))
+        return 0
     cases = generated_cases(args.sizes)
     notes: list[str] = []
     if not args.no_real:

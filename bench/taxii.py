@@ -228,7 +228,7 @@ def breakdown(data_dir: Path, coll_id: str, key: dict, args, mid: str | None) ->
     from hub.datadir import DataDir
     from hub.app import create_app
     from hub.store.base import ObjectFilter
-    from hub.taxii.rawjson import RawEnvelope
+    from taxii_server.rawjson import RawEnvelope
 
     data = DataDir(data_dir)
     store = data.open_store()

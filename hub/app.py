@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from flask import Flask, g, request
 
-from . import api, auth, ratelimit, taxii, web
+import taxii_server
+
+from . import api, auth, ratelimit, web
+from .collection_writes import ServiceWriter
 from .context import HubContext
+from .inbox import SubmissionInbox
 from .store.base import Store
-from .taxii.inbox import SubmissionInbox
 from .web import auth as web_auth
 
 
@@ -32,8 +35,10 @@ def create_app(store: Store, *, api_root: str = "hub", test_config: dict | None 
         else:
             g.principal = auth.from_request(store)
 
-    taxii.init_app(app, store, api_root=api_root, max_page_size=app.config.get("TAXII_MAX_PAGE_SIZE", 1000),
-                   inbox=SubmissionInbox(ctx) if ctx is not None else None)
+    taxii_server.init_app(app, store, api_root=api_root,
+                          max_page_size=app.config.get("TAXII_MAX_PAGE_SIZE", 1000),
+                          inbox=SubmissionInbox(ctx) if ctx is not None else None,
+                          writer=ServiceWriter(store, ctx), realm=auth.REALM)
     if ctx is not None:
         app.extensions["hub"] = ctx
         api.init_app(app)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import orjson
 
 
+from .domain import now_timestamp
 from .errors import Invalid
 from . import client
 from .admin import data_dir_arg
-from .cli_io import emit
+from .cli_io import emit, read_bytes, write_atomic
 from .context import HubContext
 from .crypto import Signer
-from .manifest import verify_publication
+from .manifest import verify_publication, withdrawn_ids
 from .quickstart import quickstart
-from .services import audit, maintenance, publication, sessions
+from .services import audit, maintenance, publication, sessions, withdrawal
 from .services.permissions import cli_operator
 from .store.base import ObjectFilter
 
@@ -48,10 +49,21 @@ def add_commands(sub, common, parser_class) -> None:
     audit = sub.add_parser("audit", help="the hash-chained audit log").add_subparsers(
         dest="audit_cmd", required=True, parser_class=parser_class)
     p = common(audit.add_parser("verify", help="check that no entry was changed, removed or reordered"))
+    p.add_argument("--against", metavar="FILE", help="also hold the log against an exported checkpoint")
     p.set_defaults(func=cmd_audit_verify)
+    p = common(audit.add_parser("checkpoint", help="the log's head signed by the hub, for an outside party"))
+    p.add_argument("--export", metavar="FILE", required=True, help="write the signed checkpoint here")
+    p.set_defaults(func=cmd_audit_checkpoint)
     p = common(audit.add_parser("list", help="print the audit log"))
     p.add_argument("--limit", type=int, default=100)
     p.set_defaults(func=cmd_audit_list)
+
+    p = common(sub.add_parser("withdraw", help="withdraw an object from a TLP collection (signed; SDO/SRO "
+                                               "re-published as revoked, SCO removed)"))
+    p.add_argument("object_id", metavar="OBJECT_ID")
+    p.add_argument("--collection", required=True, help="collection id or title")
+    p.add_argument("--reason", required=True, help="why (kept in the signed manifest and the audit log)")
+    p.set_defaults(func=cmd_withdraw)
 
     p = common(sub.add_parser("auto-publish", help="publish a CSIRT's clean submissions without review"))
     p.add_argument("--org", required=True)
@@ -128,7 +140,9 @@ def _verify_local(args) -> dict:
     store = data.open_store()
     key = args.public_key or Signer.from_file(data.secrets / "signing.key").public_key_b64
     problems, objects, count = [], 0, 0
-    for pub in store.list_publications():
+    every = store.list_publications()
+    withdrawn = withdrawn_ids(every, trusted_key=key)
+    for pub in every:
         if args.publication and pub.id != args.publication:
             continue
         count += 1
@@ -139,7 +153,8 @@ def _verify_local(args) -> dict:
             for body in page.items:
                 obj = orjson.loads(body)
                 fetched[(obj["id"], obj.get("modified") or obj.get("created"))] = obj
-        problems += [f"{pub.id}: {p}" for p in verify_publication(pub, fetched, trusted_key=key)]
+        problems += [f"{pub.id}: {p}" for p in verify_publication(pub, fetched, trusted_key=key,
+                                                                          withdrawn=withdrawn)]
     if args.publication and count == 0:
         raise Invalid("no such publication")
     return {"publications": count, "objects": objects, "valid": not problems, "problems": problems}
@@ -147,7 +162,18 @@ def _verify_local(args) -> dict:
 
 def cmd_audit_verify(args) -> int:
     data = data_dir_arg(args.data_dir)
-    count, problem = audit.verify(audit.entries(data.open_store(), principal=_operator(data)))
+    store = data.open_store()
+    key = Signer.from_file(data.secrets / "signing.key").public_key_b64
+    exported = None
+    if args.against:
+        try:
+            exported = orjson.loads(read_bytes(args.against, "--against"))
+        except orjson.JSONDecodeError:
+            raise Invalid("--against: not a checkpoint file (JSON)") from None
+    count, problem = audit.verify(audit.entries(store, principal=_operator(data)), store.list_publications(), key,
+                                  checkpoints=store.list_checkpoints())
+    if problem is None and exported is not None:
+        problem = audit.verify_against(audit.entries(store, principal=_operator(data)), exported, key)
     result = {"entries": count, "valid": problem is None, "problem": problem}
     if args.json:
         emit(args, result)
@@ -156,14 +182,33 @@ def cmd_audit_verify(args) -> int:
     return 0 if problem is None else EXIT_FAILED_CHECK
 
 
+def cmd_audit_checkpoint(args) -> int:
+    data = data_dir_arg(args.data_dir)
+    ctx = HubContext.from_datadir(data)
+    exported = audit.export_checkpoint(ctx, principal=_operator(data), at=now_timestamp())
+    write_atomic(args.export, orjson.dumps(exported, option=orjson.OPT_INDENT_2))
+    return emit(args, {"exported": args.export, **orjson.loads(exported["checkpoint"])})
+
+
 def cmd_audit_list(args) -> int:
     data = data_dir_arg(args.data_dir)
     entries = audit.latest(data.open_store(), principal=_operator(data), limit=args.limit)
-    if args.json:
-        return emit(args, {"entries": [e.__dict__ for e in entries]})
+    if args.json:  # JSON lines: one object per entry
+        for e in entries:
+            print(orjson.dumps({"seq": e.seq, "time": e.at, "actor": e.actor, "action": e.action,
+                                "subject": e.subject, "details": orjson.loads(e.details), "prev_hash": e.prev_hash,
+                                "hash": e.hash}).decode())
+        return 0
     for e in entries:
         print(f"{e.seq:6d} {e.at} {e.actor:22s} {e.action:16s} {e.subject} {e.details}")
     return 0
+
+
+def cmd_withdraw(args) -> int:
+    data = data_dir_arg(args.data_dir)
+    ctx = HubContext.from_datadir(data)
+    return emit(args, withdrawal.withdraw(ctx, principal=_operator(data), collection=args.collection,
+                                          object_id=args.object_id, reason=args.reason))
 
 
 def cmd_auto_publish(args) -> int:

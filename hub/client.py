@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from urllib.parse import urljoin
 
 import requests
 from taxii2client.v21 import Collection, as_pages
@@ -86,6 +87,25 @@ def submit(url: str, user: str, password: str, path: str, profile: str, *, tlp: 
     return accepted
 
 
+def api_root_of(session, base: str) -> str:
+    """The hub's default API root, from TAXII discovery (never assumed to be /hub/)."""
+    try:
+        r = session.get(f"{base}/taxii2/", headers={"Accept": "application/taxii+json;version=2.1"}, timeout=30)
+    except requests.RequestException:
+        raise Invalid(f"cannot reach {base}/taxii2/ (TAXII discovery)") from None
+    if r.status_code != 200:
+        raise Invalid(f"TAXII discovery at {base}/taxii2/ answered {r.status_code}")
+    found = r.json()
+    root = found.get("default") or (found.get("api_roots") or [None])[0]
+    if not isinstance(root, str) or not root:
+        raise Invalid("TAXII discovery names no API root")
+    # A hub served without --public-url names its root by path only: relative to discovery.
+    root = urljoin(f"{base}/taxii2/", root)
+    if not root.startswith(("http://", "https://")):
+        raise Invalid("TAXII discovery names no API root")
+    return root if root.endswith("/") else root + "/"
+
+
 def verify_remote(url: str, user: str, password: str, publication_id: str, trusted_key: str | None) -> dict:
     """Fetch a publication and the hub's key over the API, the objects over TAXII; check all."""
     base = url.rstrip("/")
@@ -95,7 +115,8 @@ def verify_remote(url: str, user: str, password: str, publication_id: str, trust
     publication = Publication(record["id"], record.get("submission", ""), record["collection"],
                               record["created"], record["manifest"], record["signature"], record["public_key"])
     manifest = json.loads(publication.manifest)
-    coll = Collection(f"{base}/hub/collections/{publication.collection_id}/", user=user, password=password)
+    coll = Collection(f"{api_root_of(session, base)}collections/{publication.collection_id}/", user=user,
+                      password=password)
     fetched = {}
     ids = [o["id"] for o in manifest["objects"]]
     for i in range(0, len(ids), 100):

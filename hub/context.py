@@ -9,6 +9,7 @@ from typing import Callable
 
 from .crypto import Sealer, Signer
 from .datadir import DataDir
+from .manifest import checkpoint_signer
 from .secrets import read_secret_file
 from .store.base import Store
 
@@ -49,7 +50,7 @@ class HubContext:
     def from_datadir(cls, data: DataDir, store: Store | None = None) -> "HubContext":
         """Everything from a data directory (its store unless one is given)."""
         config = data.config()
-        return cls(
+        ctx = cls(
             store=store if store is not None else data.open_store(),
             sealer=Sealer.from_file(data.secrets / "data.key"),
             signer=Signer.from_file(data.secrets / "signing.key"),
@@ -60,3 +61,5 @@ class HubContext:
             corroboration_k=max(1, int(config.get("corroboration_k", CORROBORATION_K))),
             corroboration=bool(config.get("corroboration", True)),
         )
+        ctx.store.attach_checkpointer(checkpoint_signer(ctx.signer))  # issue 12: signed audit checkpoints
+        return ctx

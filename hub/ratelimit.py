@@ -33,8 +33,8 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from .errors import Invalid
-from .taxii.errors import error_response
-from .taxii.shims import TAXII_BLUEPRINTS
+from taxii_server.errors import error_response
+from taxii_server.shims import TAXII_BLUEPRINTS
 
 log = logging.getLogger(__name__)
 

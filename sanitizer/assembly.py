@@ -3,8 +3,6 @@
 A mixin of the engine's per-submission run (`engine._Run`): it reads and writes the run's state."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 import orjson
 
 from . import classify as classes
@@ -57,26 +55,35 @@ class AssemblyMixin:
             self._in_progress.discard(ref)
 
     def _resolve_refs(self, node):
+        """A copy of `node` (fresh dicts and lists) with every *_ref / *_refs resolved."""
         if isinstance(node, dict):
             out = {}
             for k, v in node.items():
-                if k.endswith("_ref") and isinstance(v, str):
-                    new = self.resolve(v)
-                    if new:
-                        out[k] = new
-                elif k.endswith("_refs") and isinstance(v, list):
-                    new_list = []
-                    for r in v:
-                        n = self.resolve(r) if isinstance(r, str) else None
-                        if n and n not in new_list:
-                            new_list.append(n)
-                    if new_list:
-                        out[k] = new_list
-                else:
+                if isinstance(v, str):
+                    if k.endswith("_ref"):
+                        new = self.resolve(v)
+                        if new:
+                            out[k] = new
+                    else:
+                        out[k] = v
+                elif isinstance(v, list):
+                    if k.endswith("_refs"):
+                        new_list = []
+                        for r in v:
+                            n = self.resolve(r) if isinstance(r, str) else None
+                            if n and n not in new_list:
+                                new_list.append(n)
+                        if new_list:
+                            out[k] = new_list
+                    else:
+                        out[k] = self._resolve_refs(v)
+                elif isinstance(v, dict):
                     out[k] = self._resolve_refs(v)
+                else:
+                    out[k] = v
             return out
         if isinstance(node, list):
-            return [self._resolve_refs(v) for v in node]
+            return [self._resolve_refs(v) if isinstance(v, (dict, list)) else v for v in node]
         return node
 
     # ------------------------------------------------------------------ output
@@ -100,7 +107,9 @@ class AssemblyMixin:
             body.append(out)
             uuid_map[oid.split("--", 1)[1].lower()] = new_id.split("--", 1)[1]
         body = [self._rewrite_ids_in_text(o, uuid_map) for o in body]
-        referenced = {r for o in body for _p, _k, v, _c in iter_refs(o) for r in ([v] if isinstance(v, str) else v)}
+        referenced: set = set()
+        for o in body:
+            _collect_refs(o, referenced)
         if self.hub["id"] in referenced:
             objects.append(self._marked(self.hub))
         if self.victim_identity["id"] in referenced:
@@ -126,33 +135,41 @@ class AssemblyMixin:
             out["object_marking_refs"] = refs
 
     def _rewrite_ids_in_text(self, obj: dict, uuid_map: dict[str, str]) -> dict:
-        """Original ids quoted in text (descriptions, notes) are swapped for their new ids."""
+        """Original ids quoted in text (descriptions, notes) are swapped for their new ids.
+        `obj` is the run's own fresh copy (`_resolve_refs`): its strings are replaced in place."""
         input_uuids = self.input_uuids
+        search, sub = di13_ids.UUID_IN_TEXT.search, di13_ids.UUID_IN_TEXT.sub
+
+        def swap(m):
+            return uuid_map.get(m.group(0).lower(), "[REF]") if m.group(0).lower() in input_uuids else m.group(0)
 
         def fix(node, key=""):
-            if isinstance(node, str):
-                if key == "id" or key.endswith("_ref") or key.endswith("_refs"):
-                    return node
-                if len(node) < 36:
-                    return node
-                return di13_ids.UUID_IN_TEXT.sub(
-                    lambda m: uuid_map.get(m.group(0).lower(), "[REF]") if m.group(0).lower() in input_uuids
-                    else m.group(0), node)
-            if isinstance(node, list):
-                return [fix(v, key) for v in node]
             if isinstance(node, dict):
-                return {k: fix(v, k) for k, v in node.items()}
-            return node
+                for k, v in node.items():
+                    if isinstance(v, str):
+                        if len(v) >= 36 and not (k == "id" or k.endswith("_ref") or k.endswith("_refs")) and search(v):
+                            node[k] = sub(swap, v)
+                    elif isinstance(v, (dict, list)):
+                        fix(v, k)
+            elif isinstance(node, list):
+                text = not (key == "id" or key.endswith("_ref") or key.endswith("_refs"))
+                for i, v in enumerate(node):
+                    if isinstance(v, str):
+                        if text and len(v) >= 36 and search(v):
+                            node[i] = sub(swap, v)
+                    elif isinstance(v, (dict, list)):
+                        fix(v, key)
 
-        return fix(obj)
+        fix(obj)
+        return obj
 
     def _finish_report(self, objects: list[dict]) -> None:
         by_new = {o["id"]: o for o in objects}
         for e_i, e in enumerate(self.report.entries):
             if e.state == "pending":
                 new = self.new_ids.get(e.original_id) if e.original_id else None
-                self.report.entries[e_i] = replace(e, object=new or f"{self.by_id[e.original_id]['type']} (dropped)",
-                                                   state="kept" if new else "dropped")
+                self.report.entries[e_i] = e.resolved(new or f"{self.by_id[e.original_id]['type']} (dropped)",
+                                                      "kept" if new else "dropped")
         cls_by_id: dict[str, str] = {}
         orig_of = {v: k for k, v in self.new_ids.items() if v}
         for _round in range(2):  # containers take the class of what they contain
@@ -161,7 +178,7 @@ class AssemblyMixin:
         self.report.classes = cls_by_id
         for i, e in enumerate(self.report.entries):
             if e.object in cls_by_id:
-                self.report.entries[i] = replace(e, cls=cls_by_id[e.object])
+                self.report.entries[i] = e.classified(cls_by_id[e.object])
         for orig, values in sorted(self.infra_values.items()):
             new = self.new_ids.get(orig)
             if new and new in by_new and di17_unique_infrastructure.needs_review(values, self.policy):
@@ -187,3 +204,23 @@ class AssemblyMixin:
                 "object": h.object_id, "rules": [ner.RULE_ID], "kind": "ner",
                 "reasons": [f"{ner.RULE_ID} ner: {h.label} name not in the profile ({h.path})"],
                 "original": f"{orig_of.get(h.object_id, h.object_id)}: {h.value}"})
+
+
+def _collect_refs(node, acc: set) -> None:
+    """Every value of every *_ref / *_refs in a (nested) object (as `stixmeta.iter_refs` finds them)."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if isinstance(v, str):
+                if k.endswith("_ref"):
+                    acc.add(v)
+            elif isinstance(v, list):
+                if k.endswith("_refs"):
+                    acc.update(v)
+                else:
+                    _collect_refs(v, acc)
+            elif isinstance(v, dict):
+                _collect_refs(v, acc)
+    elif isinstance(node, list):
+        for v in node:
+            if isinstance(v, (dict, list)):
+                _collect_refs(v, acc)

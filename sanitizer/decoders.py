@@ -37,6 +37,8 @@ _ALL_HEX = re.compile(r"^[0-9A-Fa-f]+$")
 def _printable(text: str) -> bool:
     if not text or len(text) < 2:
         return False
+    if text.isprintable():
+        return True
     bad = sum(1 for c in text if not c.isprintable() and c not in "\t\r\n")
     return bad == 0 or bad / len(text) < 0.05
 
@@ -103,34 +105,51 @@ def _b64(token: str) -> list[str]:
 _ANY = re.compile("|".join(f"(?P<{name}>{rx.pattern})" for name, rx in (
     ("uuid", _UUID), ("mime", _MIME), ("qp", _QP), ("hexa", _HEX_ARRAY), ("hexs", _HEX_SPACED), ("hex", _HEX))))
 _DECODE = {"mime": _mime, "qp": _qp, "hexa": _hex, "hexs": _hex, "hex": _hex}
+# What every kind of `_ANY` but the UUID needs somewhere in the text: "=" (MIME, QP), "0x" (hex
+# arrays), eight hex digits in a row (hex; a UUID has them too) or four spaced hex pairs. Text
+# without any of them holds no such token, so the (slower) combined scan is skipped.
+_MAY_ENCODE = re.compile(r"[0-9A-Fa-f]{2}(?:[0-9A-Fa-f]{6}| [0-9A-Fa-f]{2} [0-9A-Fa-f]{2} [0-9A-Fa-f]{2})")
 
 
-def candidates(text: str) -> tuple[tuple[int, int, list[str]], ...]:
+def candidates(text: str, memo: dict | None = None) -> tuple[tuple[int, int, list[str]], ...]:
     """(start, end, decoded readings) of every encoded token in `text`: one pass for MIME words,
     QP and hex (at each position the first kind that fits wins), one for Base64 (a Base64 blob
-    may hold a hex-looking piece between slashes; both are read)."""
+    may hold a hex-looking piece between slashes; both are read). `memo` keeps the readings of
+    each token across the strings of one submission (they repeat: words, hashes, URL paths)."""
     if len(text) < 8:
         return ()
-    return tuple(_scan(text))
+    return tuple(_scan(text, {} if memo is None else memo))
 
 
-def _scan(text: str) -> Iterator[tuple[int, int, list[str]]]:
-    for m in _ANY.finditer(text):
+def _decoded(memo: dict, fn: Callable[[str], list[str]], token: str) -> list[str]:
+    key = (fn, token)
+    got = memo.get(key)
+    if got is None:
+        got = fn(token)
+        if len(memo) < 200_000:
+            memo[key] = got
+    return got
+
+
+def _scan(text: str, memo: dict) -> Iterator[tuple[int, int, list[str]]]:
+    may_encode = "=" in text or "0x" in text or _MAY_ENCODE.search(text) is not None
+    for m in (_ANY.finditer(text) if may_encode else ()):
         kind = m.lastgroup
         if kind != "uuid":
-            yield m.start(), m.end(), _DECODE[kind](m.group(0))
+            yield m.start(), m.end(), _decoded(memo, _DECODE[kind], m.group(0))
     for m in _B64.finditer(text):
         tok = m.group(0)
         if _ALL_HEX.match(tok) or _UUID.search(tok):
             continue  # hashes and ids
-        decoded = _b64(tok)
+        decoded = _decoded(memo, _b64, tok)
         if decoded:
             yield m.start(), m.end(), decoded
             continue
         pos = m.start()  # a Base64 or hex segment of a URL path: try each segment
         for piece in tok.split("/"):
             if len(piece) >= 8 and piece != tok:
-                got = _hex(piece) if _ALL_HEX.match(piece) and len(piece) % 2 == 0 else _b64(piece)
+                got = _decoded(memo, _hex, piece) if _ALL_HEX.match(piece) and len(piece) % 2 == 0 \
+                    else _decoded(memo, _b64, piece)
                 if got:
                     yield pos, pos + len(piece), got
             pos += len(piece) + 1

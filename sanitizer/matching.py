@@ -161,6 +161,9 @@ class ProfileIndex:
         self._hits_cache: dict[str, list[TokenHit]] = {}
         self._folded_cache: dict[str, Folded] = {}
         self._encoded_cache: dict[str, tuple] = {}
+        self._view_cache: dict[tuple, object] = {}
+        self._token_cache: dict[tuple, list[str]] = {}  # encoded token -> readings (decoders)
+        self._ip_cache: dict = {}
         self._forms_list: list[str] | None = None
         self._chunk_cache: dict[tuple[str, bool], list[tuple[int, int, str]]] = {}
         self._automaton = _automaton(self._kinds.items())
@@ -198,10 +201,22 @@ class ProfileIndex:
         """`decoders.candidates(text)`, once per string for this submission."""
         c = self._encoded_cache.get(text)
         if c is None:
-            c = decoders.candidates(text)
+            c = decoders.candidates(text, self._token_cache)
             if len(self._encoded_cache) < 100_000:
                 self._encoded_cache[text] = c
         return c
+
+    def view(self, fn, text: str, *args):
+        """`fn(text, *args)` once per string for this submission: a pure view of folded text
+        (address notations, date-time notations) that detectors and the leak gate share. The
+        result is shared too: callers read it and never change it."""
+        key = (fn, text, *args)
+        got = self._view_cache.get(key)
+        if got is None:
+            got = fn(text, *args)
+            if len(self._view_cache) < 200_000:
+                self._view_cache[key] = got
+        return got
 
     def find_tokens(self, text: str) -> list[TokenHit]:
         """Every profile token in folded `text` (spans in folded offsets), once per string:
@@ -302,6 +317,13 @@ class ProfileIndex:
 
     def ip_verdict(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
         """'victim' (in a profile range), 'internal' (non-routable) or None (keep)."""
+        try:
+            return self._ip_cache[ip]
+        except KeyError:
+            verdict = self._ip_cache[ip] = self._ip_verdict(ip)
+            return verdict
+
+    def _ip_verdict(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
         if ip.version == 6 and ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
         if any(ip in n for n in self.networks if n.version == ip.version):

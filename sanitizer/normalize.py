@@ -35,7 +35,10 @@ _SPECIAL = re.compile(
     r"|(?P<idna>(?<![a-z0-9-])xn--[a-z0-9-]{2,59})",
     re.IGNORECASE,
 )
-_HAS_SPECIAL = re.compile(rf"[\[\(\{{%\\&［【〔（｛{INVISIBLE_CHARS}]|h[x*]{{2}}p|f[x*]p|xn--", re.IGNORECASE)
+# Cheap test before `_SPECIAL`: one of its opening characters, or a word it rewrites (the two
+# halves of one alternation, the first without case folding, which its characters do not have).
+_HAS_SPECIAL_CHAR = re.compile(rf"[\[\(\{{%\\&［【〔（｛{INVISIBLE_CHARS}]")
+_HAS_SPECIAL_WORD = re.compile(r"h[x*]{2}p|f[x*]p|xn--", re.IGNORECASE)
 _WS = re.compile(r"\s+")
 _ODD_WS = re.compile(r"\s\s|[^\S ]")
 _PCT_AGAIN = re.compile(r"%(?:25)+", re.IGNORECASE)
@@ -175,8 +178,16 @@ def _fold_same_length(run: str) -> str | None:
     return cf.translate(HYPHENS)
 
 
+def _has_special(s: str) -> bool:
+    if _HAS_SPECIAL_CHAR.search(s):
+        return True
+    if s.isascii() and "x" not in s and "X" not in s and "*" not in s:
+        return False  # every word of _HAS_SPECIAL_WORD has an x or a *
+    return _HAS_SPECIAL_WORD.search(s) is not None
+
+
 def _is_simple(s: str) -> bool:
-    if (_HAS_SPECIAL.search(s) and _SPECIAL.search(s)) or _ODD_WS.search(s):
+    if (_has_special(s) and _SPECIAL.search(s)) or _ODD_WS.search(s):
         return False
     if s.isascii():
         return True

@@ -49,6 +49,16 @@ class Entry:
     replacement: str | None = None  # what was written at `path` in place of `original` (public)
     state: str = PENDING  # kept | replaced (by another object) | dropped | pending
 
+    def resolved(self, obj: str, state: str) -> "Entry":
+        """This entry with its output object (or dropped label) and state settled."""
+        return Entry(self.rule, obj, self.path, self.action, self.cls, self.original_id, self.original,
+                     self.replacement, state)
+
+    def classified(self, cls: str) -> "Entry":
+        """This entry with the class of its object."""
+        return Entry(self.rule, self.object, self.path, self.action, cls, self.original_id, self.original,
+                     self.replacement, self.state)
+
     def public(self) -> dict:
         """The entry without original values or ids, custom keys and types redacted."""
         return public_entry(self.private())
@@ -113,19 +123,29 @@ class Report:
 _PRIVATE_ENTRY_KEYS = ("original", "original_id")
 
 
-def public_entry(entry: dict) -> dict:
+def public_entry(entry: dict, paths: dict | None = None) -> dict:
     """An entry without original values or ids; custom keys and types in its object label and
-    path redacted."""
+    path redacted (`paths`: public paths already worked out for this report)."""
     out = {k: v for k, v in entry.items() if k not in _PRIVATE_ENTRY_KEYS}
     out["object"] = public_paths.object_label(entry.get("object", ""))
-    out["path"] = public_paths.path(entry.get("path", ""))
+    p = entry.get("path", "")
+    if paths is None:
+        out["path"] = public_paths.path(p)
+    else:  # a report repeats its paths (description, pattern …) thousands of times
+        public = paths.get(p) if isinstance(p, str) else None
+        if public is None:
+            public = public_paths.path(p)
+            if isinstance(p, str):
+                paths[p] = public
+        out["path"] = public
     return out
 
 
 def public_form(private: dict) -> dict:
     """The public form of a private report dict (see `Report.private`)."""
     out = dict(private)
-    out["entries"] = [public_entry(e) for e in private.get("entries", [])]
+    paths: dict[str, str] = {}
+    out["entries"] = [public_entry(e, paths) for e in private.get("entries", [])]
     out["holds"] = [{k: (public_paths.object_label(v) if k == "object" else v) for k, v in h.items()
                      if k != "original"} for h in private.get("holds", [])]
     out["refused"] = [{**r, "where": public_paths.path(r["where"])} if "where" in r else r

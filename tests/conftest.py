@@ -83,3 +83,7 @@ def secret_file(tmp_path):
     p = tmp_path / "secret.key"
     p.write_bytes(SECRET)
     return p
+
+
+# After the whole suite: every object in every TLP collection passes stix2-validator (issue 12).
+from tlp_collections_check import pytest_sessionfinish  # noqa: E402,F401  (a hook, found by name)

@@ -1,5 +1,6 @@
-"""`hub publish`, the operator's bulk path: the generic leak gate refuses before anything is
-stored, and what is published can be read back."""
+"""`hub publish`, the operator's bulk path: the generic leak gate (exit 3) and strict STIX 2.1
+(exit 2, one line per failure, never a value) refuse before anything is stored; what is
+published is signed like an approval (`hub verify`) with one chained audit entry."""
 from __future__ import annotations
 
 import json
@@ -37,7 +38,37 @@ def test_publish_stores_and_reports(data_dir, tmp_path, capsys):
     assert code == 0
     result = json.loads(out.out)
     assert result["added"] == 39 and result["failure_count"] == 0 and stored(data_dir) == 40
-    assert (data_dir / "audit.jsonl").read_text().count('"publish"') == 1
+    assert not (data_dir / "audit.jsonl").exists()  # the unchained log is gone
+    entries = DataDir(data_dir).open_store().list_audit()
+    assert [(e.action, json.loads(e.details)["publication"]) for e in entries if e.action == "publish"] == \
+        [("publish", result["publication"])]
+    assert main(["verify", "--data-dir", str(data_dir), "--json"]) == 0
+    verified = json.loads(capsys.readouterr().out)
+    assert verified["valid"] and verified["objects"] >= 39
+    assert main(["audit", "verify", "--data-dir", str(data_dir), "--json"]) == 0
+
+
+STRICT_CASES = [  # (object, the field the failure line must name)
+    ({k: v for k, v in indicator(1, "[ipv4-addr:value = '192.0.2.1']").items() if k != "pattern"}, "pattern"),
+    (indicator(2, "[ipv4-addr:value = '192.0.2.2' AND"), "pattern"),
+    ({**indicator(3, "[ipv4-addr:value = '192.0.2.3']"), "spec_version": "2.0"}, "spec_version"),
+    (sco("file", 4, name="a.exe", hashes={"SHA-256": "ab" * 32 + "c"}), "hashes.SHA-256"),
+    ({**indicator(5, "[ipv4-addr:value = '192.0.2.5']"),
+      "created_by_ref": "identity--00000000-0000-4000-8000-0000000000ee"}, "created_by_ref"),
+]
+
+
+@pytest.mark.parametrize("bad,field", STRICT_CASES, ids=[f for _b, f in STRICT_CASES])
+def test_publish_refuses_what_is_not_strict_stix_and_stores_nothing(data_dir, tmp_path, capsys, bad, field):
+    good = indicator(9, "[ipv4-addr:value = '192.0.2.9']")
+    code, out = publish(data_dir, tmp_path, capsys, [good, bad])
+    assert code == 2, out.err
+    lines = [line for line in out.err.splitlines() if line.startswith("object #")]
+    assert lines and all(line.startswith("object #2 ") for line in lines), out.err
+    assert any(field in line for line in lines), out.err
+    assert "192.0.2" not in out.err and "ab" * 32 not in out.err  # never a value
+    assert stored(data_dir) == 1
+    assert not [e for e in DataDir(data_dir).open_store().list_audit() if e.action == "publish"]
 
 
 @pytest.mark.parametrize("leak,rule", [
@@ -49,7 +80,7 @@ def test_publish_stores_and_reports(data_dir, tmp_path, capsys):
 def test_publish_refuses_generic_leaks_and_stores_nothing(data_dir, tmp_path, capsys, leak, rule, escape):
     good = indicator(9, "[ipv4-addr:value = '192.0.2.9']")
     code, out = publish(data_dir, tmp_path, capsys, [good, leak], escape=escape)
-    assert code == 2 and rule in out.err and "objects[1]" in out.err
+    assert code == 3 and rule in out.err and "objects[1]" in out.err  # exit 3 as `hub sanitize`
     assert "10.20.30.40" not in out.err and "kenji" not in out.err
     assert stored(data_dir) == 1  # only the operator identity from init
 

@@ -4,6 +4,7 @@ sign-ins are throttled per address and per key id with the count in the database
 apps (two `hub serve` processes) over one store share it. Store contract on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -170,3 +171,27 @@ def test_hub_sessions_cli_lists_and_revokes(ctx, keys):
     assert keys.analyst["key_id"] in [s["key_id"] for s in listed]
     assert hub("sessions", "revoke", "--key", keys.analyst["key_id"], data_dir=keys.data_dir)["ended"] >= 1
     assert client.get("/review/").status_code == 302
+
+
+def test_sign_ins_are_audited_with_failure_counts_per_key_and_no_secret(ctx, keys):
+    """Issue 12 item 5: each sign-in and each failed one leaves an audit entry: a failure under
+    the key id it named (with the count in the window) when that key exists, else as an unknown
+    key; never the secret tried, never an unknown key id (that is input)."""
+    app = make_app(ctx, limit=50, window=600)
+    store = ctx.store
+    before = store.audit_head().seq
+    target = keys.analyst["key_id"]
+    for n in range(2):
+        _, r = sign_in(app, f"{target}.wrong-secret-{n}", address="192.0.2.60")
+        assert r.status_code == 401
+    _, r = sign_in(app, "hk_nosuchkeyid00000.wrong-secret-x", address="192.0.2.61")
+    assert r.status_code == 401
+    _, r = sign_in(app, keys.analyst["key"], address="192.0.2.62")
+    assert r.status_code == 302
+    entries = store.list_audit(before)
+    assert [(e.action, e.subject) for e in entries] == [
+        ("sign-in-failed", target), ("sign-in-failed", target), ("sign-in-failed", "unknown-key"),
+        ("sign-in", target)]
+    assert [json.loads(e.details).get("failures_in_window") for e in entries[:3]] == [1, 2, 1]
+    text = " ".join(f"{e.actor} {e.subject} {e.details}" for e in entries)
+    assert "wrong-secret" not in text and "nosuchkeyid" not in text and keys.analyst["key"] not in text

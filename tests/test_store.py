@@ -8,6 +8,7 @@ leaves it out deliberately on a machine without one.
 from __future__ import annotations
 
 import getpass
+import json
 import hashlib
 import multiprocessing
 import os
@@ -27,7 +28,8 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from hub.store import (Access, BadCursor, Conflict, InvalidArgument, NotFound, ObjectFilter, Principal, open_store)
+from hub.store import (Access, BadCursor, Conflict, InvalidArgument, NotFound, ObjectFilter, Principal, Publication,
+                       open_store)
 from hub.store.cursor import decode_cursor, encode_cursor
 from hub.store.schema import api_keys, objects, schema_version
 
@@ -172,6 +174,58 @@ def test_migrate_is_idempotent(store):
     assert store.migrate() == LATEST
     with store.engine.connect() as conn:
         assert conn.execute(select(schema_version.c.version)).scalars().all() == [m[0] for m in MIGRATIONS]
+
+
+def test_migration_4_takes_member_write_grants_off_tlp_collections_and_audits_it(store):
+    """Issue 12: a database from before has a member's write grant on a TLP collection; the
+    migration removes it (read kept), leaves the operator's alone, and audits each removal
+    in the chain."""
+    from sqlalchemy import text as sql_text
+
+    from hub.services.audit import verify
+
+    store.add_org("hub-operator", "operator")
+    store.add_org("csirt-w", "csirt")
+    green = store.add_collection("TLP:GREEN", "green")
+    store.add_collection("TLP:AMBER", "amber")
+    store.set_grant("csirt-w", green.id, read=True, write=True)
+    store.set_grant("hub-operator", green.id, write=True)
+    store.append_audit("cli", "org-add", "csirt-w", {})
+    with store.engine.begin() as conn:
+        conn.execute(sql_text("DELETE FROM schema_version WHERE version > 3"))
+    store.migrate()
+    member = store.access(Principal("k", "csirt-w", "consumer", "csirt"), green)
+    assert (member.can_read, member.can_write) == (True, False)
+    entries = store.list_audit()
+    assert [(e.actor, e.action, e.subject) for e in entries] == [("cli", "org-add", "csirt-w"),
+                                                                  ("migration", "revoke-grant", "csirt-w")]
+    assert json.loads(entries[1].details)["collection"] == green.id
+    assert verify(entries) == (2, None)
+    store.migrate()  # idempotent: nothing more to remove, nothing more audited
+    assert len(store.list_audit()) == 2
+
+
+def test_audit_head_is_the_latest_entry(store):
+    assert store.audit_head() is None
+    store.append_audit("cli", "org-add", "a", {})
+    last = store.append_audit("cli", "org-add", "b", {})
+    assert store.audit_head() == last
+    with store.transaction():  # inside a unit of work: as of it
+        mine = store.append_audit("cli", "key-create", "k", {})
+        assert store.audit_head() == mine
+
+
+def test_add_publication_is_stored_and_rolls_back_with_its_unit_of_work(store):
+    coll = store.add_collection("TLP:GREEN", "green")
+    pub = Publication("pub_x1", "", coll.id, "2025-01-01T00:00:00.000000Z", '{"id":"pub_x1"}', "sig", "key")
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.add_publication(pub)
+            raise RuntimeError("abort")
+    assert store.get_publication("pub_x1") is None
+    with store.transaction():
+        store.add_publication(pub)
+    assert store.get_publication("pub_x1") == pub
 
 
 def test_a_version_1_database_is_upgraded(store):

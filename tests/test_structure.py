@@ -1,6 +1,6 @@
-"""The layering of hub/, sanitizer/ (and taxii_server/ should it come back), checked from the
-source with `ast`: no import circle (function-level imports included), the sanitiser knows
-nothing of the hub, Flask or SQLAlchemy, the HTTP/CLI entry points neither check roles nor write
+"""The layering of hub/, sanitizer/ and taxii_server/, checked from the source with `ast`: no
+import circle (function-level imports included), the sanitiser knows nothing of the hub, Flask
+or SQLAlchemy, the TAXII protocol layer knows nothing of the hub, the HTTP/CLI entry points neither check roles nor write
 audit entries (the services do), nothing outside hub/store imports the store's internals, and
 no module is over 450 lines. docs/architecture.md explains the layers."""
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("hub", "sanitizer", "taxii_server")
 MAX_LINES = 450
-ENTRY_POINTS = ("hub.api", "hub.web", "hub.cli", "hub.cli_review", "hub.taxii", "hub.app", "hub.feed",
-                "hub.quickstart", "hub.worker")
+ENTRY_POINTS = ("hub.api", "hub.web", "hub.cli", "hub.cli_review", "taxii_server", "hub.inbox",
+                "hub.collection_writes", "hub.app", "hub.feed", "hub.quickstart", "hub.worker")
 STORE_PUBLIC = ("hub.store", "hub.store.base")
 
 
@@ -124,6 +124,17 @@ def test_sanitizer_imports_nothing_of_the_hub_the_web_or_the_database():
         assert not {t for t in GRAPH[mod] if t.split(".")[0] != "sanitizer"}, mod
         assert not EXTERNAL[mod] & {"flask", "sqlalchemy", "psycopg", "waitress", "medallion", "hub",
                                     "taxii_server", "werkzeug"}, mod
+
+
+def test_taxii_server_imports_nothing_of_the_hub():
+    """The TAXII protocol layer is a library: what it needs from the hub is in taxii_server.ports."""
+    mods = [m for m in MODULES if m.split(".")[0] == "taxii_server"]
+    assert {"taxii_server.ports", "taxii_server.backend"} <= set(mods)
+    assert "taxii_server.ports" in GRAPH["taxii_server.backend"]
+    assert "hub.store.base" in GRAPH["hub.app"] and "taxii_server" in GRAPH["hub.app"]
+    for mod in mods:
+        assert not {t for t in GRAPH[mod] if t.split(".")[0] != "taxii_server"}, mod
+        assert "hub" not in EXTERNAL[mod], mod
 
 
 def test_no_two_top_level_packages_import_each_other():

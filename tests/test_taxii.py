@@ -13,7 +13,20 @@ from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 from taxii_fixtures import Server as HubServer
 from taxii_fixtures import hub, pg_database
 
-from conftest import indicator, sdo
+
+def hub_lines(feed, *args: str) -> list[str]:
+    """A `hub ... --json` command that prints JSON lines."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    proc = subprocess.run([sys.executable, "-m", "hub", *args, "--data-dir", str(feed["data"]), "--json"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    return [line for line in proc.stdout.splitlines() if line.strip()]
+
+from conftest import indicator
 
 TAXII = "application/taxii+json;version=2.1"
 
@@ -45,7 +58,7 @@ def feed(request, tmp_path_factory):
         "a_submitter": hub("key", "create", "--org", "csirt-a", "--role", "submitter", data_dir=data),
     }
     hub("grant", "--org", "peer-b", "--collection", "TLP:AMBER", "--read", data_dir=data)
-    hub("grant", "--org", "csirt-a", "--collection", "TLP:GREEN", "--write", data_dir=data)
+    hub("grant", "--org", "csirt-a", "--collection", "TLP:GREEN", "--read", data_dir=data)
     green = data / "green.json"
     green.write_text(json.dumps({"type": "bundle", "id": "bundle--6a0f3c8e-1111-4aaa-8bbb-000000000001",
                                  "objects": make_objects(1000, 120)}))
@@ -60,6 +73,14 @@ def feed(request, tmp_path_factory):
     server.stop()
     if ctx:
         ctx.__exit__(None, None, None)
+
+
+def publish(feed, objects: list[dict], title: str = "TLP:GREEN") -> dict:
+    """The operator's `hub publish` (TLP collections are written only by publication)."""
+    path = feed["data"] / f"bundle-{objects[0]['id']}.json"
+    path.write_text(json.dumps({"type": "bundle", "id": "bundle--" + objects[0]["id"].split("--")[1],
+                                "objects": objects}))
+    return hub("publish", str(path), "--collection", title, data_dir=feed["data"])
 
 
 def api_root(feed, who="b") -> ApiRoot:
@@ -114,15 +135,13 @@ def test_pages_cover_everything_once(feed):
 
 def test_paging_while_objects_are_added_loses_and_duplicates_nothing(feed):
     coll = collection(feed, "TLP:GREEN", who="b")
-    writer = collection(feed, "TLP:GREEN", who="a")
     seen, added = [], []
     pages = as_pages(coll.get_objects, per_request=20)
     for n, env in enumerate(pages):
         seen += [o["id"] for o in env.get("objects", [])]
-        if n < 3:  # another organisation publishes between our pages
+        if n < 3:  # the hub publishes between our pages
             new = make_objects(20000 + n * 7, 7)
-            status = writer.add_objects({"objects": new})
-            assert status.status == "complete" and status.success_count == 7
+            assert publish(feed, new)["added"] == 7
             added += [o["id"] for o in new]
     assert len(seen) == len(set(seen))
     assert set(added) <= set(seen)
@@ -169,11 +188,10 @@ def test_match_filters(feed):
 
 
 def test_object_versions_manifest_and_new_versions(feed):
-    writer = collection(feed, "TLP:GREEN", who="a")
     base = make_objects(30000, 1)[0]
     newer = {**base, "modified": "2025-03-19T09:00:00.000Z", "name": "C2 updated"}
-    writer.add_objects({"objects": [base]})
-    writer.add_objects({"objects": [newer]})
+    publish(feed, [base])
+    publish(feed, [newer])
     coll = collection(feed, "TLP:GREEN")
     assert coll.get_object(base["id"])["objects"][0]["name"] == "C2 updated"  # last by default
     assert len(coll.get_object(base["id"], version="all")["objects"]) == 2
@@ -185,26 +203,49 @@ def test_object_versions_manifest_and_new_versions(feed):
     assert manifest[0]["id"] == base["id"] and manifest[0]["media_type"].startswith("application/stix+json")
 
 
-def test_delete_object_needs_write(feed):
-    writer = collection(feed, "TLP:GREEN", who="a")
+def test_members_cannot_change_a_tlp_collection_over_taxii(feed):
+    """Issue 12: TLP collections are written only by publication. A member with a grant (read
+    here; a write grant cannot be given) cannot POST, re-version or DELETE; even the operator's
+    admin key cannot POST (it publishes with `hub publish`), and the refusal points to the inbox."""
+    published = collection(feed, "TLP:GREEN").get_objects(limit=1)["objects"][0]
+    path = f"/hub/collections/{feed['colls']['TLP:GREEN']}/objects/"
+    reversion = {**published, "modified": "2030-01-01T00:00:00.000Z", "pattern": "[ipv4-addr:value = '198.51.100.7']"}
+    for who in ("a", "b", "admin"):
+        for body in ([reversion], make_objects(45000, 1)):
+            r = raw(feed, path, who=who, method="POST", headers={"Content-Type": TAXII},
+                    data=json.dumps({"objects": body}))
+            assert r.status_code == 403, (who, r.text)
+    assert "INBOX" in r.text and "受付" in r.text  # the operator's key reached the refusal itself
+    for who in ("a", "b"):
+        assert raw(feed, path + published["id"] + "/", who=who, method="DELETE").status_code == 403
+    assert collection(feed, "TLP:GREEN").get_object(published["id"])["objects"] == [published]
+    refused = hub("grant", "--org", "csirt-a", "--collection", "TLP:GREEN", "--write", data_dir=feed["data"],
+                  check=False)
+    assert refused.returncode == 2 and "publication" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_operator_withdrawal_reaches_a_poller_as_revoked(feed):
+    """TAXII DELETE by the operator's admin is a withdrawal: the SDO comes back as a new version
+    with `revoked: true` (a signed publication), `hub verify` stays valid, one audit entry."""
     obj = make_objects(40000, 1)[0]
-    writer.add_objects({"objects": [obj]})
+    publish(feed, [obj])
+    before = [json.loads(line) for line in hub_lines(feed, "audit", "list", "--limit", "100000")]
     path = f"/hub/collections/{feed['colls']['TLP:GREEN']}/objects/{obj['id']}/"
     assert raw(feed, path, who="b", method="DELETE").status_code == 403
     assert raw(feed, path, who="admin", method="DELETE").status_code == 200
-    assert raw(feed, path, who="b").status_code == 404
-
-
-def test_status_resource_and_leak_gate_on_writes(feed):
-    writer = collection(feed, "TLP:GREEN", who="a")
-    status = writer.add_objects({"objects": make_objects(50000, 2)})
-    again = raw(feed, f"/hub/status/{status.id}/", who="a").json()
-    assert again["status"] == "complete" and again["success_count"] == 2
-    assert raw(feed, f"/hub/status/{status.id}/", who="b").status_code == 404  # not theirs
-    leaky = sdo("malware", 60000, name="x", is_family=True, description="lateral movement to 10.1.2.3")
-    r = raw(feed, f"/hub/collections/{feed['colls']['TLP:GREEN']}/objects/", who="a", method="POST",
-            headers={"Content-Type": TAXII}, data=json.dumps({"objects": [leaky]}))
-    assert r.status_code == 422 and "10.1.2.3" not in r.text and "DI-05" in r.text
+    poller = collection(feed, "TLP:GREEN")  # a peer's taxii2-client
+    latest = poller.get_object(obj["id"])["objects"][0]
+    assert latest["revoked"] is True and latest["modified"] > obj["modified"]
+    assert [o.get("revoked", False) for o in poller.get_object(obj["id"], version="all")["objects"]] == [False, True]
+    after = [json.loads(line) for line in hub_lines(feed, "audit", "list", "--limit", "100000")]
+    new = after[len(before):]
+    assert [(e["action"], e["subject"]) for e in new] == [("withdraw", obj["id"])]
+    assert {"seq", "time", "actor", "action", "subject"} <= set(new[0])
+    assert hub("verify", data_dir=feed["data"])["valid"] is True
+    # The CLI says so for an object already withdrawn, and refuses a missing reason.
+    again = hub("withdraw", obj["id"], "--collection", "TLP:GREEN", "--reason", "dup", data_dir=feed["data"],
+                check=False)
+    assert again.returncode == 2 and "already withdrawn" in again.stderr
 
 
 def test_stix2_taxii_collection_source_reads_the_feed(feed):
@@ -228,7 +269,7 @@ def test_bearer_and_token_schemes(feed):
     ("no credentials", 401), ("wrong key", 401), ("write without grant", 403),
     ("unknown api root", 404), ("accept html", 406), ("too large", 413), ("content type", 415),
     ("bad limit", 400), ("bad added_after", 400), ("bad next", 400), ("bad match id", 400),
-    ("accept without version", 200), ("submitter reads", 403),
+    ("accept without version", 200), ("submitter reads", 404),  # a submitter key sees no TLP collection
 ])
 def test_error_statuses(feed, case, expected):
     green = f"/hub/collections/{feed['colls']['TLP:GREEN']}/objects/"
@@ -246,10 +287,10 @@ def test_error_statuses(feed, case, expected):
     elif case == "accept html":
         r = raw(feed, green, headers={"Accept": "text/html"})
     elif case == "too large":
-        r = raw(feed, green, who="a", method="POST", headers={"Content-Type": TAXII},
+        r = raw(feed, green, who="admin", method="POST", headers={"Content-Type": TAXII},
                 data=b'{"objects": [' + b" " * (11 * 1024 * 1024) + b"]}")
     elif case == "content type":
-        r = raw(feed, green, who="a", method="POST", headers={"Content-Type": "application/json"},
+        r = raw(feed, green, who="admin", method="POST", headers={"Content-Type": "application/json"},
                 data=json.dumps({"objects": []}))
     elif case == "bad limit":
         r = raw(feed, green + "?limit=abc")

@@ -6,9 +6,10 @@ that let everybody in.
 
 The rule it checks (README, "Running the feed"): CLEAR and GREEN are read by every member's
 consumer, analyst and admin keys; AMBER and AMBER+STRICT only by grant (peer-b has AMBER);
-writes only by grant (csirt-a may write GREEN); the operator's admin reads and writes every TLP
-collection; an inbox is written by its own CSIRT's submitter key (a push is a submission) and read
-by nobody.
+TLP collections are written only by publication (issue 12): nobody adds objects over TAXII, even
+with a grant (csirt-a holds one on GREEN), and a DELETE is the operator admin's withdrawal (the
+object comes back as a revoked version); the operator's admin reads every TLP collection; an inbox
+is written by its own CSIRT's submitter key (a push is a submission) and read by nobody.
 A cell that may not read gets 403 or 404 and never an object; a revoked key gets 401 at once."""
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from taxii_fixtures import pg_database
 
 ORGS = ("hub-operator", "csirt-a", "csirt-b", "peer-b")
 COLLECTIONS = ("TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "INBOX:csirt-a", "INBOX:csirt-b")
-GRANTS = {("peer-b", "TLP:AMBER"): "read", ("csirt-a", "TLP:GREEN"): "write"}
+GRANTS = {("peer-b", "TLP:AMBER"): "read", ("csirt-a", "TLP:GREEN"): "read"}
 TAXII = "application/taxii+json;version=2.1"
 OBJ = "indicator--00000000-0000-4000-8000-0000000000aa"
 
@@ -43,11 +44,13 @@ def may_read(org: str, role: str, coll: str) -> bool:
 
 
 def may_write(org: str, role: str, coll: str) -> bool:
-    if coll.startswith("INBOX:"):
-        return coll == f"INBOX:{org}" and role == "submitter"
-    if org == "hub-operator" and role == "admin":
-        return True
-    return GRANTS.get((org, coll)) == "write"
+    """TAXII add: only a CSIRT's submitter into its own inbox."""
+    return coll == f"INBOX:{org}" and role == "submitter"
+
+
+def may_withdraw(org: str, role: str, coll: str) -> bool:
+    """TAXII DELETE: the operator's admin withdraws from a TLP collection."""
+    return not coll.startswith("INBOX:") and org == "hub-operator" and role == "admin"
 
 
 ENDPOINTS = (("collection", "GET", ""), ("objects", "GET", "objects/"), ("manifest", "GET", "manifest/"),
@@ -85,12 +88,19 @@ def _build(tmp, url):
                                            keys[(csirt, "submitter")]["key"].split(".", 1)[1])
         add_profile(ctx, principal=submitter, name="default", profile=demo("profile.json"), default=True)
     for title in COLLECTIONS[:4]:  # one object in every TLP collection, so reads have something to leak
-        r = client.post(f"/hub/collections/{ids[title]}/objects/", headers=_h(admin, TAXII), data=json.dumps(
-            {"objects": [{"type": "indicator", "spec_version": "2.1", "id": OBJ, "created": "2025-01-01T00:00:00.000Z",
-                          "modified": "2025-01-01T00:00:00.000Z", "pattern": "[ipv4-addr:value = '203.0.113.9']",
-                          "pattern_type": "stix", "valid_from": "2025-01-01T00:00:00Z"}]}))
-        assert r.status_code == 202, r.text
+        _publish(data, ctx, title, {"type": "indicator", "spec_version": "2.1", "id": OBJ,
+                                    "created": "2025-01-01T00:00:00.000Z", "modified": "2025-01-01T00:00:00.000Z",
+                                    "pattern": "[ipv4-addr:value = '203.0.113.9']", "pattern_type": "stix",
+                                    "valid_from": "2025-01-01T00:00:00Z"})
     return {"client": client, "keys": keys, "ids": ids, "ctx": ctx, "data": data}
+
+
+def _publish(data, ctx, title: str, obj: dict) -> None:
+    """The operator's `hub publish` path, in process."""
+    from hub import feed
+
+    raw = json.dumps({"type": "bundle", "id": "bundle--" + obj["id"].split("--")[1], "objects": [obj]}).encode()
+    assert feed.publish(data, ctx.store, raw, title)["added"] == 1
 
 
 def _h(key: dict, content_type: str | None = None) -> dict:
@@ -116,7 +126,7 @@ def test_the_matrix_exercises_every_outcome():
     for kind in ("TLP:CLEAR", "TLP:AMBER", "INBOX:csirt-a"):
         cells = [(o, r) for o in ORGS for r in ROLES]
         reads = {may_read(o, r, kind) for o, r in cells}
-        writes = {may_write(o, r, kind) for o, r in cells}
+        writes = {(may_withdraw if kind.startswith("TLP:") else may_write)(o, r, kind) for o, r in cells}
         assert writes == {True, False}, kind
         assert reads == ({False} if kind.startswith("INBOX:") else {True, False}), kind
 
@@ -136,16 +146,15 @@ def test_no_cross_organisation_read_or_write(matrix, org):
             status = r.get_json(silent=True) or {}
             done = r.status_code == 202 and status.get("failure_count") == 0 and status.get("total_count") == 1
         elif method == "DELETE":
-            allowed = may_write(o, role, coll) and may_read(o, role, coll)
-            # A version of its own to delete, so an allowed delete must remove something real.
+            allowed = may_withdraw(o, role, coll)
+            # An object of its own to withdraw, so an allowed delete must withdraw something real.
             victim = _indicator(0x1000 + ORGS.index(org) * 1000 + n)
-            if not coll.startswith("INBOX:"):
-                assert client.post(f"/hub/collections/{ids[coll]}/objects/", headers=_h(admin, TAXII),
-                                   data=json.dumps({"objects": [victim]})).status_code == 202
+            if allowed:
+                _publish(matrix["data"], matrix["ctx"], coll, victim)
             target = path.replace(OBJ, victim["id"]) if allowed else path
             r = client.delete(target, headers=_h(key))
             after = client.get(f"/hub/collections/{ids[coll]}/objects/{victim['id']}/", headers=_h(admin))
-            done = r.status_code == 200 and after.status_code == 404
+            done = r.status_code == 200 and after.status_code == 200 and after.get_json()["objects"][0]["revoked"]
         else:
             allowed = may_read(o, role, coll) or (name == "collection" and may_write(o, role, coll))
             r = client.get(path, headers=_h(key))
@@ -157,9 +166,12 @@ def test_no_cross_organisation_read_or_write(matrix, org):
             ok = r.status_code in (401, 403, 404) and OBJ not in r.get_data(as_text=True)
         if not ok:
             failures.append((o, role, coll, name, r.status_code))
-    # Nothing a refused delete aimed at is gone.
+    # Nothing a refused delete or add aimed at is gone or changed.
     for coll in COLLECTIONS[:4]:
-        assert client.get(f"/hub/collections/{ids[coll]}/objects/{OBJ}/", headers=_h(admin)).status_code == 200
+        r = client.get(f"/hub/collections/{ids[coll]}/objects/{OBJ}/?match[version]=all", headers=_h(admin))
+        assert r.status_code == 200 and [o.get("revoked") for o in r.get_json()["objects"]] == [None]
+        r = client.get(f"/hub/collections/{ids[coll]}/objects/{_indicator(0xbb)['id']}/", headers=_h(admin))
+        assert r.status_code == 404
     assert not failures, failures[:10]
 
 

@@ -82,9 +82,12 @@ def set_grant(store: Store, *, principal: Principal, org: str, collection: str, 
     permissions.require_admin(principal)
     if not (read or write):
         raise Invalid("say --read and/or --write")
-    if store.get_org(org) is None:
+    found = store.get_org(org)
+    if found is None:
         raise Missing(f"unknown organisation {org!r}")
     coll = collection_of(store, collection)
+    if write and value:
+        permissions.check_write_grant(found.type, coll)
     with store.transaction():
         store.set_grant(org, coll.id, read=value if read else None, write=value if write else None)
         audit.record(store, principal, "grant" if value else "revoke-grant", org,

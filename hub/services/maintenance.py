@@ -70,7 +70,9 @@ def purge(ctx: HubContext, *, principal: Principal = HUB) -> int:
     cutoff = now_us() - ctx.retention_days * 86_400 * 1_000_000
     with ctx.store.transaction():
         count = ctx.store.purge_submissions(cutoff)
-        if count:
+        # An administrator's purge is always on record; the worker's scheduled one only when it
+        # removed something (it runs every few minutes).
+        if count or principal is not HUB:
             audit.record(ctx.store, principal, "purge", "submissions",
                          {"count": count, "retention_days": ctx.retention_days})
     return count

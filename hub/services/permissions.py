@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from ..context import HubContext
 from ..domain import OPERATOR_ORG, REVIEW_ROLES
-from ..errors import Forbidden, Missing
+from ..errors import Forbidden, Invalid, Missing
 from ..store.base import Principal, Submission
 
 # The hub itself: the sanitising pipeline, auto-publish and the scheduled purge.
@@ -79,6 +79,28 @@ def visible_submission(ctx: HubContext, *, principal: Principal | None, submissi
     require_key(principal)
     sub = ctx.store.get_submission(submission_id) if isinstance(submission_id, str) else None
     return require_visible(principal, sub)
+
+
+# TLP collections are written only by publication (issue 12): approval, the operator's
+# `hub publish` and withdrawals. Said to whoever tries to write one over TAXII.
+PUBLICATION_ONLY = ("TLP collections are written only by publication: a CSIRT submits through its "
+                    "TAXII inbox (INBOX:<organisation>) or POST /api/v1/submissions. "
+                    "TLP コレクションへの書き込みは公開手続きのみです。CSIRT は自組織の TAXII 受付"
+                    "（INBOX:<組織名>）または POST /api/v1/submissions から提出してください。")
+
+
+def refuse_write_to_published(collection) -> None:
+    """Nobody adds objects to a TLP collection directly (Forbidden)."""
+    if collection.tlp is not None:
+        raise Forbidden(PUBLICATION_ONLY)
+
+
+def check_write_grant(org_type: str, collection) -> None:
+    """A member organisation may not hold a write grant on a TLP collection (Invalid, exit 2)."""
+    if collection.tlp is not None and org_type != "operator":
+        raise Invalid("a member organisation may not write a TLP collection: TLP collections are written "
+                      "only by publication (approval, `hub publish`); CSIRTs submit through their inbox / "
+                      "TLP コレクションへの書き込み権限は付与できません（公開手続きのみ）")
 
 
 def require_confirmer(principal: Principal | None) -> Principal:

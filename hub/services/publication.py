@@ -21,8 +21,9 @@ from ..domain import (COLLECTION_OF_TLP, TIMESTAMP_FORMAT, new_id, normalise_tim
 from ..errors import Invalid, Missing, Refused, WrongState
 from ..manifest import canonical, object_digest
 from ..store.base import Collection, Conflict, ObjectFilter, Principal, Publication, Store, Submission
-from . import audit, corrpublish, permissions
+from . import audit, corrpublish, permissions, stix_strict
 from .agreements import publication_gate
+from .bulk_publish import present_in
 from .permissions import HUB
 from .pipeline import effective_profile, input_bundle
 from .sealed import open_payload
@@ -91,13 +92,15 @@ def _publish(ctx: HubContext, sub: Submission, *, actor: Principal, action: str)
                    VictimProfile.from_dict(effective_profile(payload))) + di18_leak_gate.scan_generic(objects)
     if hits:
         raise Refused(f"refused by the leak gate ({hits[0].rule} at {hits[0].where}); nothing was published")
-    publication = signed_publication(ctx, sub.id, collection, sub.tlp, objects)
-    pub_id = publication.id
+    failures = stix_strict.check(objects, present_in(ctx.store, collection.id))
+    if failures:  # fix the draft (e.g. drop the object: review.drop_object) and approve again
+        raise Refused(stix_strict.refusal(failures) + "\nthe draft is kept")
     try:
         with ctx.store.transaction():
+            publication = signed_publication(ctx, sub.id, collection, sub.tlp, objects)
             ctx.store.publish_submission(sub.id, collection.id, objects, publication)
-            audit.record(ctx.store, actor, action, sub.id, {"publication": pub_id, "collection": collection.title,
-                                                            "objects": len(objects)})
+            audit.record(ctx.store, actor, action, sub.id, {"publication": publication.id,
+                                                            "collection": collection.title, "objects": len(objects)})
     except Conflict as exc:
         raise WrongState(str(exc)) from None
     return ctx.store.get_submission(sub.id)
@@ -105,7 +108,9 @@ def _publish(ctx: HubContext, sub: Submission, *, actor: Principal, action: str)
 
 def signed_publication(ctx: HubContext, subject: str, collection: Collection, tlp: str,
                        objects: list[dict]) -> Publication:
-    """The manifest of what goes out (ids, versions, SHA-256 of each object), signed by the hub."""
+    """The manifest of what goes out (ids, versions, SHA-256 of each object) with the audit head,
+    signed by the hub: call it inside the unit of work that writes the objects and their audit
+    entry, so the head cannot move meanwhile."""
     pub_id = new_id("pub")
     created = now_timestamp()
     manifest = {
@@ -114,9 +119,7 @@ def signed_publication(ctx: HubContext, subject: str, collection: Collection, tl
         "objects": [{"id": o["id"], "version": o.get("modified") or o.get("created"), "sha256": object_digest(o)}
                     for o in objects],
     }
-    body = canonical(manifest)
-    return Publication(pub_id, subject, collection.id, created, body.decode("utf-8"),
-                       ctx.signer.sign(body), ctx.signer.public_key_b64)
+    return audit.signed_publication(ctx, manifest, submission_id=subject)
 
 
 def versioned(store: Store, collection_id: str, obj: dict) -> dict:
@@ -150,6 +153,23 @@ def _without_modified(obj: dict) -> bytes:
 
 
 # -- reading -----------------------------------------------------------------------------------
+
+def strict_failures(ctx: HubContext, *, principal: Principal | None, sub: Submission) -> list[tuple[str, str]]:
+    """(object id, failure) for every object of a draft in review that is not strict STIX 2.1
+    (what approval would refuse); the analyst drops or fixes them (review.drop_object)."""
+    permissions.require_reviewer(principal)
+    if sub.status != "review" or not sub.draft:
+        return []
+    objects = orjson.loads(sub.draft).get("objects", [])
+    coll = next((c for c in ctx.store.list_collections() if c.tlp == sub.tlp and c.inbox_of is None), None)
+    present = present_in(ctx.store, coll.id) if coll is not None else (lambda ids: set())
+    out = []
+    for line in stix_strict.check(objects, present):
+        n = int(line.split("#", 1)[1].split(" ", 1)[0].rstrip(":"))
+        obj = objects[n - 1] if 0 < n <= len(objects) else {}
+        out.append((obj.get("id", "") if isinstance(obj, dict) else "", line))
+    return out
+
 
 def readable(ctx: HubContext, *, principal: Principal | None, publication_id: object) -> Publication:
     """A publication the caller may read: analysts any, others those of collections they read."""

@@ -27,7 +27,8 @@ def apply_edits(result, original: dict, profile: VictimProfile, edits: list[dict
         if hits:
             raise LeakRefused(hits)
     released = {e["object"]: e for e in edits if e.get("op") == "release"}
-    withheld = {e["object"]: e["justification"] for e in edits if e.get("op") == "withhold"}
+    # Dropping a held object (it was not strict STIX) leaves it out as holding it back would.
+    withheld = {e["object"]: e["justification"] for e in edits if e.get("op") in ("withhold", "drop")}
     open_holds = []
     for hold in private["holds"]:
         if hold["object"] in released:
@@ -39,24 +40,24 @@ def apply_edits(result, original: dict, profile: VictimProfile, edits: list[dict
             hold["justification"] = withheld[hold["object"]]
         else:
             open_holds.append(hold)
-    _drop(draft, {h["object"] for h in private["holds"] if h.get("withheld")})
+    _drop(draft, {h["object"] for h in private["holds"] if h.get("withheld")}
+          | {e["object"] for e in edits if e.get("op") == "drop"})
     return draft, private, open_holds
 
 
 def _drop(draft: dict, ids: set[str]) -> None:
-    """Leave held objects out of the draft, with the relationships and references to them."""
+    """Leave objects out of the draft (held out by analysts, or dropped as not strict STIX), with
+    the relationships and sightings that only link to them; their ids leave every *_refs list
+    (an emptied required list is then a strict-STIX failure the analyst sees, e.g. observed-data
+    without objects)."""
     if not ids:
         return
     kept = []
     for obj in draft["objects"]:
-        if obj.get("id") in ids:
+        if obj.get("id") in ids or {obj.get("source_ref"), obj.get("target_ref"), obj.get("sighting_of_ref")} & ids:
             continue
-        if obj.get("type") in ("relationship", "sighting") and (
-                obj.get("source_ref") in ids or obj.get("target_ref") in ids or obj.get("sighting_of_ref") in ids):
-            continue
-        if isinstance(obj.get("object_refs"), list):
-            obj["object_refs"] = [r for r in obj["object_refs"] if r not in ids]
-        kept.append(obj)
+        kept.append({k: [r for r in v if r not in ids] if k.endswith("_refs") and isinstance(v, list) else v
+                     for k, v in obj.items()})
     draft["objects"] = kept
 
 

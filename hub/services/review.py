@@ -126,6 +126,19 @@ def release_hold(ctx: HubContext, *, principal: Principal | None, submission_id:
                       action="release-hold", details={"object": obj})
 
 
+def drop_object(ctx: HubContext, *, principal: Principal | None, submission_id: object, obj: object,
+                justification: object) -> Submission:
+    """Leave one object (and the relationships and sightings that only link to it) out of the
+    draft, with a reason: how an analyst fixes a draft that is not strict STIX (issue 12)."""
+    sub = _editable(ctx, principal, submission_id)
+    _require_justification(justification)
+    draft = orjson.loads(sub.draft) if sub.draft else {"objects": []}
+    if not isinstance(obj, str) or obj not in {o.get("id") for o in draft.get("objects", [])}:
+        raise Invalid("no such object in this draft")
+    return _recompute(ctx, principal, sub, {"op": "drop", "object": obj, "justification": justification.strip()},
+                      action="drop-object", details={"object": obj})
+
+
 def release_all_holds(ctx: HubContext, *, principal: Principal | None, submission_id: object,
                       justification: object) -> Submission:
     """Release every open hold of a draft with one written reason (one recomputation, one audit entry)."""

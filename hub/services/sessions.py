@@ -65,9 +65,20 @@ def check_throttle(store: Store, *, address: str | None, key_id: str | None, pol
             raise Throttled(max(1, -(-left // 1_000_000)))
 
 
+# Who a failed sign-in is recorded as: nobody was authenticated.
+ANONYMOUS = Principal(key_id="anonymous", org="-", role="none", org_type="-")
+
+
 def record_failure(store: Store, *, address: str | None, key_id: str | None, policy: Policy = Policy()) -> None:
-    for bucket in _buckets(address, key_id):
-        store.count_signin_failure(bucket, now_us(), policy.window * 1_000_000)
+    """Count a failed sign-in per address and per key id, and audit it with the count in the
+    window: under the key it named when that key exists, else as an unknown key (an unknown
+    key id is input, never recorded). The throttle bounds how many entries one source adds."""
+    known = key_id is not None and store.get_key(key_id) is not None
+    with store.transaction():
+        counts = [store.count_signin_failure(bucket, now_us(), policy.window * 1_000_000)[0]
+                  for bucket in _buckets(address, key_id)]
+        audit.record(store, ANONYMOUS, "sign-in-failed", key_id if known else "unknown-key",
+                     {"failures_in_window": counts[-1] if known else counts[0]})
 
 
 def start(store: Store, principal: Principal, *, address: str | None = None) -> str:

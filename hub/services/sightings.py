@@ -56,8 +56,8 @@ def _republish(ctx: HubContext, coll: Collection, obj: dict, keys: list[str]) ->
     updated = {**obj, "confidence": corrpublish.confidence(corrpublish.reporters_of(ctx, keys))}
     objects = [versioned(ctx.store, coll.id, o)
                for o in (updated, corrpublish.sighting(ctx, obj["id"], keys, hub["id"]))]
-    publication = signed_publication(ctx, SUBJECT, coll, coll.tlp or "", objects)
     with ctx.store.transaction():
+        publication = signed_publication(ctx, SUBJECT, coll, coll.tlp or "", objects)
         ctx.store.publish_objects(coll.id, objects, publication)
         audit.record(ctx.store, permissions.HUB, "publish-sighting", obj["id"],
                      {"publication": publication.id, "collection": coll.title})

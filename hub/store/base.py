@@ -14,8 +14,12 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from taxii_server import ports as taxii_ports
+from taxii_server.ports import ObjectFilter  # noqa: F401  (the store answers the feed's filter)
+
 from ..errors import HubError, Invalid, Missing, WrongState
 from .base_corroboration import CorroborationIndex
+from .base_audit import AUDIT_CHECKPOINT_EVERY, AuditCheckpoints, Checkpoint  # noqa: F401 (re-exported)
 from .base_queue import QueueStore
 from .sessions import SessionStore, WebSession  # noqa: F401 - part of the store's interface
 
@@ -32,7 +36,7 @@ class Conflict(StoreError, WrongState):
     """Something with that name already exists, or a row is not in the expected state (409)."""
 
 
-class BadCursor(StoreError):
+class BadCursor(StoreError, taxii_ports.BadCursor):
     """A `next` cursor that this hub did not issue (or that is corrupt)."""
 
 
@@ -81,17 +85,6 @@ class Collection:
 class Access:
     can_read: bool
     can_write: bool
-
-
-@dataclass(frozen=True)
-class ObjectFilter:
-    """TAXII 2.1 filters: added_after, match[id|type|version|spec_version]."""
-
-    added_after: datetime | None = None
-    ids: tuple[str, ...] = ()
-    types: tuple[str, ...] = ()
-    versions: tuple[str, ...] = ("last",)  # "last" | "first" | "all" | timestamps
-    spec_versions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -208,8 +201,9 @@ class AuditEntry:
     hash: str
 
 
-class Store(SessionStore, CorroborationIndex, QueueStore, ABC):
-    """Everything the hub persists (the submission queue's methods: `QueueStore`)."""
+class Store(SessionStore, CorroborationIndex, QueueStore, AuditCheckpoints, ABC):
+    """Everything the hub persists (the submission queue's methods: `QueueStore`; signed audit
+    checkpoints: `AuditCheckpoints`)."""
 
     # -- schema and units of work -----------------------------------------------------
     @abstractmethod
@@ -390,6 +384,11 @@ class Store(SessionStore, CorroborationIndex, QueueStore, ABC):
         transaction (or in the caller's unit of work, with its audit entry). Readers see all or none."""
 
     @abstractmethod
+    def add_publication(self, publication: Publication) -> None:
+        """Record a signed publication that is not a submission's (the operator's `hub publish`,
+        a withdrawal); call it in the unit of work that writes its objects and audit entry."""
+
+    @abstractmethod
     def get_publication(self, publication_id: str) -> Publication | None:
         """One publication."""
 
@@ -404,6 +403,10 @@ class Store(SessionStore, CorroborationIndex, QueueStore, ABC):
     @abstractmethod
     def list_audit(self, after_seq: int = 0, limit: int = 10_000) -> list[AuditEntry]:
         """Audit entries in order."""
+
+    @abstractmethod
+    def audit_head(self) -> AuditEntry | None:
+        """The latest audit entry (None for an empty log); in a unit of work, as of it."""
 
     # -- settings ----------------------------------------------------------------------
     @abstractmethod

@@ -8,13 +8,15 @@ release created and must therefore be written as explicit DDL, never as `create_
 """
 from __future__ import annotations
 
+import json
 from typing import Callable
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, LargeBinary,
-                        MetaData, String, Table, Text, UniqueConstraint, func, inspect, select, text)
+                        MetaData, String, Table, Text, UniqueConstraint, func, inspect, select, text, update)
 from sqlalchemy.engine import Connection, Engine
 
-from ..domain import ORG_TYPES, ROLES, SUBMISSION_STATES, TLP_LEVELS, now_us
+from ..domain import ORG_TYPES, ROLES, SUBMISSION_STATES, TLP_LEVELS, now_timestamp, now_us
+from .base import GENESIS_HASH, audit_hash
 
 metadata = MetaData()
 
@@ -196,6 +198,18 @@ audit_log = Table(
     sqlite_autoincrement=True,
 )
 
+# Signed audit checkpoints (issue 12): the hub's Ed25519 signature over (seq, hash) of an entry,
+# written with that entry at least every 100 entries (`base_audit.AUDIT_CHECKPOINT_EVERY`).
+audit_checkpoints = Table(
+    "audit_checkpoints", metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("at", String(27), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("signature", Text, nullable=False),
+    Column("public_key", Text, nullable=False),
+)
+
 # Corroboration index (issue 15): which member organisations reported a normalised
 # infrastructure value, keyed by HMAC(hub secret, value) -- never the value in clear. A row per
 # (value, organisation, source): a submission that reached review, or a confirmation (sighting)
@@ -264,6 +278,33 @@ def _add_corroboration(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _feed_no_member_writes(conn: Connection) -> None:
+    """Issue 12: TLP collections are written only by publication. Member organisations' write
+    grants on them are taken away, each one audited (a chained entry by the migration). And the
+    table of signed audit checkpoints."""
+    audit_checkpoints.create(conn, checkfirst=True)
+    rows = conn.execute(
+        select(grants.c.org, grants.c.collection_id)
+        .select_from(grants.join(collections, collections.c.id == grants.c.collection_id)
+                     .join(orgs, orgs.c.name == grants.c.org))
+        .where(grants.c.can_write.is_(True), collections.c.tlp.is_not(None), orgs.c.type != "operator")
+        .order_by(grants.c.org, grants.c.collection_id)).all()
+    for row in rows:
+        conn.execute(update(grants).where(grants.c.org == row.org, grants.c.collection_id == row.collection_id)
+                     .values(can_write=False))
+        last = conn.execute(select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+                            ).first()
+        prev = last.hash if last else GENESIS_HASH
+        at = now_timestamp()
+        details = json.dumps({"collection": row.collection_id, "read": False, "write": True,
+                              "reason": "TLP collections are written only by publication"},
+                             sort_keys=True, separators=(",", ":"))
+        conn.execute(audit_log.insert().values(
+            seq=last.seq + 1 if last else 1, at=at, actor="migration", action="revoke-grant", subject=row.org,
+            details=details, prev_hash=prev,
+            hash=audit_hash(prev, at, "migration", "revoke-grant", row.org, details)))
+
+
 def _add_worker_leases(conn: Connection) -> None:
     # Step 3 creates `submissions` from the newest description (with these columns) when it runs.
     have = {c["name"] for c in inspect(conn).get_columns("submissions")}
@@ -283,8 +324,7 @@ MIGRATIONS: list[Migration] = [
     (3, "submissions, profiles, publications, audit log, inboxes", _add_review),
     (4, "review-view sessions and sign-in throttling (issue 13)", _add_web_sessions),
     (5, "corroboration index", _add_corroboration),
-    # 6 is reserved for issue 12 (merged separately). Steps run when above the newest recorded one,
-    # so 6 must be in a release before or with 7; step 7 itself does not depend on it.
+    (6, "issue 12: no member write grants on TLP collections; audit checkpoints", _feed_no_member_writes),
     (7, "worker leases on submissions (issue 14)", _add_worker_leases),
 ]
 LATEST = MIGRATIONS[-1][0]

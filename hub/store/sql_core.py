@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
-from sqlalchemy import desc, select, text
+from sqlalchemy import desc, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
@@ -27,7 +27,8 @@ from ..domain import now_timestamp
 from . import schema
 from .base import (GENESIS_HASH, Agreement, AuditEntry, Collection, InvalidArgument, Org, Publication,
                    StoredProfile, audit_hash)
-from .schema import audit_log
+from .base_audit import AUDIT_CHECKPOINT_EVERY, Checkpoint, Checkpointer
+from .schema import audit_checkpoints, audit_log
 
 # pg_advisory_xact_lock key held by every transaction that changes `objects` ("hub_objs").
 PG_OBJECTS_LOCK = 0x6875625F6F626A73
@@ -52,6 +53,7 @@ class SqlCore:
         self._read_engine = engine.execution_options(isolation_level="AUTOCOMMIT") if self._pg else engine
         self._insert = pg_insert if self._pg else sqlite_insert  # upserts
         self._unit = threading.local()  # .conn: the calling thread's open unit of work
+        self._checkpointer: Checkpointer | None = None
 
     def close(self) -> None:
         """Close every pooled connection (the store must not be used afterwards)."""
@@ -113,15 +115,36 @@ class SqlCore:
             return self._append_audit(conn, actor, action, subject, details)
 
     def _append_audit(self, conn: Connection, actor: str, action: str, subject: str, details: dict) -> AuditEntry:
-        last = conn.execute(select(audit_log.c.hash).order_by(desc(audit_log.c.seq)).limit(1)).scalar_one_or_none()
-        prev = last or GENESIS_HASH
+        last = conn.execute(select(audit_log.c.seq, audit_log.c.hash).order_by(desc(audit_log.c.seq)).limit(1)).first()
+        prev = last.hash if last else GENESIS_HASH
+        # seq is the last one + 1, not the column's sequence: a PostgreSQL sequence is not rolled
+        # back with a failed unit of work, and a gap in seq is what `hub audit verify` refuses.
+        seq = last.seq + 1 if last else 1
         at = now_timestamp()
         body = json.dumps(details, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         digest = audit_hash(prev, at, actor, action, subject, body)
-        seq = conn.execute(audit_log.insert().values(at=at, actor=actor, action=action, subject=subject,
-                                                     details=body, prev_hash=prev, hash=digest)
-                           ).inserted_primary_key[0]
+        conn.execute(audit_log.insert().values(seq=seq, at=at, actor=actor, action=action, subject=subject,
+                                               details=body, prev_hash=prev, hash=digest))
+        if self._checkpointer is not None:
+            signed_up_to = conn.execute(select(func.max(audit_checkpoints.c.seq))).scalar() or 0
+            if seq - signed_up_to >= AUDIT_CHECKPOINT_EVERY:
+                cp_body, signature, public_key = self._checkpointer(seq, digest, at)
+                conn.execute(audit_checkpoints.insert().values(seq=seq, hash=digest, at=at, body=cp_body,
+                                                               signature=signature, public_key=public_key))
         return AuditEntry(seq, at, actor, action, subject, body, prev, digest)
+
+    def attach_checkpointer(self, checkpointer: Checkpointer | None) -> None:
+        self._checkpointer = checkpointer
+
+    def list_checkpoints(self) -> list[Checkpoint]:
+        with self._read() as conn:
+            rows = conn.execute(select(audit_checkpoints).order_by(audit_checkpoints.c.seq)).all()
+        return [Checkpoint(r.seq, r.hash, r.at, r.body, r.signature, r.public_key) for r in rows]
+
+    def audit_head(self) -> AuditEntry | None:
+        with self._read() as conn:
+            r = conn.execute(select(audit_log).order_by(desc(audit_log.c.seq)).limit(1)).first()
+        return AuditEntry(r.seq, r.at, r.actor, r.action, r.subject, r.details, r.prev_hash, r.hash) if r else None
 
     def list_audit(self, after_seq: int = 0, limit: int = 10_000) -> list[AuditEntry]:
         with self._read() as conn:

@@ -218,6 +218,14 @@ class ReviewPart(ObjectsPart):
         self._note_inserted(len(rows))
         return result
 
+    def add_publication(self, publication: Publication) -> None:
+        with self._write(objects_lock=True) as conn:
+            conn.execute(publications.insert().values(
+                id=publication.id, submission_id=publication.submission_id,
+                collection_id=publication.collection_id, created=publication.created,
+                manifest=publication.manifest, signature=publication.signature,
+                public_key=publication.public_key))
+
     def publish_objects(self, collection_id: str, objects: list[dict], publication: Publication) -> AddResult:
         result = AddResult()
         prepared, failures = self.prepare_objects(objects)

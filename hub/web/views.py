@@ -162,8 +162,10 @@ def _submission_page(sid: str, error: str | None = None, status: int = 200):
     if sub.draft:
         draft = {"html": render_bundle(bundle, draft_marks(entries), MAX_OBJECTS_SHOWN),
                  "total": len(bundle.get("objects", []))}
+    strict = publication.strict_failures(ctx(), principal=g.principal, sub=sub)
     return render_template(
         "submission.html", sub=sub, report=report, rows=rows, holds=holds, open_holds=open_holds, gate=gate,
+        strict=strict,
         original=original, draft=draft, error=error, max_objects=MAX_OBJECTS_SHOWN,
         changes=report.get("summary", {}).get("changes_by_rule", {}), refused=report.get("refused", []),
         add_fields=review.ADD_FIELDS, tlps=TLP_LEVELS, editable=sub.status == "review",
@@ -229,6 +231,8 @@ ACTIONS = {
     "release": (lambda c, p, sid: review.release_hold(c, principal=p, submission_id=sid, obj=_form("object"),
                                                       justification=_form("justification")), "done.release"),
     "tlp": (lambda c, p, sid: review.change_tlp(c, principal=p, submission_id=sid, tlp=_form("tlp")), "done.tlp"),
+    "drop": (lambda c, p, sid: review.drop_object(c, principal=p, submission_id=sid, obj=_form("object"),
+                                                  justification=_form("justification")), "done.drop"),
     "release-all": (lambda c, p, sid: review.release_all_holds(c, principal=p, submission_id=sid,
                                                                justification=_form("justification")),
                     "done.release_all"),

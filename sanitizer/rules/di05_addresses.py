@@ -40,7 +40,7 @@ def geolocations(text: str, index: ProfileIndex):
         if _COUNTRY_ONLY.match(m.group("v").strip()):
             continue
         if index.find_tokens(text) or _VICTIM_WORD.search(text) or any(
-                index.ip_verdict(c.ip) == "victim" for c in netviews.candidates(text)):
+                index.ip_verdict(c.ip) == "victim" for c in index.view(netviews.candidates, text)):
             yield m.start("v"), m.end("v")
 
 
@@ -105,7 +105,7 @@ def detect(folded: Folded, index: ProfileIndex) -> list[Finding]:
     notation; a bare number counts only inside the victim's own ranges), and precise coordinates."""
     out = []
     text = folded.text
-    for c in netviews.candidates(text):
+    for c in index.view(netviews.candidates, text):
         verdict = index.ip_verdict(c.ip)
         if verdict and (verdict == "victim" or not c.weak):
             start, end = folded.orig_span(c.start, c.end)

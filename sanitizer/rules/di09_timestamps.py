@@ -6,6 +6,7 @@ precise to the second written in free text become a date.
 """
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -74,8 +75,10 @@ def _ceil(dt: datetime, granularity: str) -> datetime:
     return floored + timedelta(days=1)
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_stix_timestamp(value: str) -> datetime | None:
-    """Parse a STIX timestamp (always UTC 'Z'); None if it is not one."""
+    """Parse a STIX timestamp (always UTC 'Z'); None if it is not one. Cached: a bundle repeats
+    its timestamps (created = modified, the same day on many objects); datetimes are immutable."""
     m = _STIX_TS.match(value)
     if not m:
         return None
@@ -91,8 +94,10 @@ def format_stix(dt: datetime, millis: bool) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + (".000Z" if millis else "Z")
 
 
+@functools.lru_cache(maxsize=65536)
 def coarsen_property(prop: str, value: str, granularity: str) -> str | None:
-    """Coarsened timestamp for a STIX property, or None if the value is not a timestamp."""
+    """Coarsened timestamp for a STIX property, or None if the value is not a timestamp (a pure
+    function of its arguments, cached)."""
     dt = parse_stix_timestamp(value)
     if dt is None:
         return None
@@ -118,7 +123,7 @@ def coarsen_nested(path: str, value: str, granularity: str) -> str | None:
 def detect(folded: Folded, index: ProfileIndex, granularity: str = "day") -> list[Finding]:
     """Date-times precise to the second in free text, in every notation of `ts_notations`."""
     out = []
-    for s, e, rep in ts_notations.precise_datetimes(folded.text, granularity):
+    for s, e, rep in index.view(ts_notations.precise_datetimes, folded.text, granularity):
         start, end = folded.orig_span(s, e)
         out.append(Finding(start, end, RULE_ID, "timestamp", rep))
     return out

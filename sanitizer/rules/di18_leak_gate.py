@@ -35,19 +35,6 @@ class GateHit:
     where: str
 
 
-def _strings(node, path):
-    if isinstance(node, dict):
-        for k, v in node.items():
-            p = f"{path}.{k}"
-            yield p + " (key)", k
-            yield from _strings(v, p)
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            yield from _strings(v, f"{path}[{i}]")
-    elif isinstance(node, str):
-        yield path, node
-
-
 _STIX_ID = re.compile(r"([a-z0-9-]{1,250})--([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 
 
@@ -79,10 +66,11 @@ def _check(text: str, index: ProfileIndex, forbidden_uuids: frozenset[str], dept
     for hit in index.find_tokens(folded):
         yield ("DI-03" if hit.kind not in ("domain", "domain-label", "email") else "DI-04",
                f"profile {hit.kind}")
-    for _s, _e, ip in di05_addresses.addresses(folded):
-        verdict = index.ip_verdict(ip)
-        if verdict:
-            yield "DI-05", f"{verdict} address"
+    for c in index.view(netviews.candidates, folded):  # di05_addresses.addresses, shared view
+        if not c.weak:
+            verdict = index.ip_verdict(c.ip)
+            if verdict:
+                yield "DI-05", f"{verdict} address"
     for _span in di07_home_paths.user_names(folded):
         yield "DI-07", "home-path user name"
         break
@@ -90,7 +78,7 @@ def _check(text: str, index: ProfileIndex, forbidden_uuids: frozenset[str], dept
         if any(int(m.group(g)) for g in ("H", "M", "S")):  # midnight is what coarsening writes
             yield "DI-09", "date-time precise to the second"
             break
-    if di09_timestamps.OTHER_TS.search(folded):
+    if index.view(di09_timestamps.precise_datetimes, folded, "day"):  # OTHER_TS.search, shared view
         yield "DI-09", "date-time precise to the second"
     if forbidden_uuids:
         for m in _UUID.finditer(folded):
@@ -106,14 +94,63 @@ def _structured_timestamp(obj: dict, prop: str) -> bool:
             and di09_timestamps.parse_stix_timestamp(value) is not None)
 
 
+def _walk(node, parts: list, check, out: list) -> None:
+    """`check` every string of `node` (keys too, in document order) and note those with hits as
+    (path parts, is a key, hits); the JSON path is only spelled out for them."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            parts.append(k)
+            found = check(k)
+            if found:
+                out.append((tuple(parts), True, found))
+            if isinstance(v, str):
+                found = check(v)
+                if found:
+                    out.append((tuple(parts), False, found))
+            elif isinstance(v, (dict, list)):
+                _walk(v, parts, check, out)
+            parts.pop()
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            parts.append(i)
+            if isinstance(v, str):
+                found = check(v)
+                if found:
+                    out.append((tuple(parts), False, found))
+            elif isinstance(v, (dict, list)):
+                _walk(v, parts, check, out)
+            parts.pop()
+    elif isinstance(node, str):
+        found = check(node)
+        if found:
+            out.append(((), False, found))
+
+
+def _path(base: str, parts: tuple, key: bool) -> str:
+    """The JSON path of a string: base.k[i].k, plus " (key)" for a key."""
+    path = base + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+    return path + " (key)" if key else path
+
+
+def _checker(index: ProfileIndex, forbidden_uuids: frozenset[str], seen: dict):
+    def check(text: str) -> list:
+        found = seen.get(text)
+        return found if found is not None else _cached(text, index, forbidden_uuids, seen)
+    return check
+
+
 def scan(bundle: dict, index: ProfileIndex, forbidden_uuids: frozenset[str] = frozenset()) -> list[GateHit]:
     """Every residual leak in the output bundle (empty list = pass)."""
     hits = []
     seen: dict[str, list] = {}  # bundles repeat strings (types, ids, labels): check each once
+    check = _checker(index, forbidden_uuids, seen)
     for i, obj in enumerate(bundle.get("objects", [])):
         base = f"objects[{i}]({obj.get('type', '?')})"
-        for where, text in _strings(obj, base):
-            for rule, what in _cached(text, index, forbidden_uuids, seen):
+        found_in: list = []
+        _walk(obj, [], check, found_in)
+        for parts, key, found in found_in:
+            where = _path(base, parts, key)
+            for rule, what in found:
                 if rule == "DI-05" and (obj.get("type"), where[len(base) + 1:]) in netviews.VERSION_PROPS:
                     continue  # P2: a software version is not an address
                 if rule == "DI-09" and _structured_timestamp(obj, where[len(base) + 1:]):
@@ -136,18 +173,27 @@ def scan(bundle: dict, index: ProfileIndex, forbidden_uuids: frozenset[str] = fr
 _REPORT_FIELDS = {"path", "where", "object"}
 
 
-def _report_strings(node, path):
+def _walk_report(node, parts: list, check, out: list) -> None:
+    """`_walk` for the public report: every key, and the string values of `_REPORT_FIELDS`."""
     if isinstance(node, dict):
         for k, v in node.items():
-            p = f"{path}.{k}"
-            yield p + " (key)", k
+            parts.append(k)
+            found = check(k)
+            if found:
+                out.append((tuple(parts), True, found))
             if k in _REPORT_FIELDS and isinstance(v, str):
-                yield p, v
+                found = check(v)
+                if found:
+                    out.append((tuple(parts), False, found))
             elif isinstance(v, (dict, list)):
-                yield from _report_strings(v, p)
+                _walk_report(v, parts, check, out)
+            parts.pop()
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            yield from _report_strings(v, f"{path}[{i}]")
+            if isinstance(v, (dict, list)):
+                parts.append(i)
+                _walk_report(v, parts, check, out)
+                parts.pop()
 
 
 def scan_report(public_report: dict, index: ProfileIndex,
@@ -155,10 +201,11 @@ def scan_report(public_report: dict, index: ProfileIndex,
     """Every profile token or original id in the public redaction report (its keys, paths and
     object labels): peers see that report too."""
     hits = []
-    seen: dict[str, list] = {}
-    for where, text in _report_strings(public_report, "report"):
-        hits.extend(GateHit(rule, what, where) for rule, what in _cached(text, index, forbidden_uuids, seen)
-                    if rule in ("DI-03", "DI-04", "DI-13"))
+    found_in: list = []
+    _walk_report(public_report, [], _checker(index, forbidden_uuids, {}), found_in)
+    for parts, key, found in found_in:
+        where = _path("report", parts, key)
+        hits.extend(GateHit(rule, what, where) for rule, what in found if rule in ("DI-03", "DI-04", "DI-13"))
     return hits
 
 

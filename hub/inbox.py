@@ -14,11 +14,11 @@ from medallion.exceptions import ProcessingError
 
 from sanitizer.stixmeta import TLP_LEVEL_OF_ID, TLP_ORDER
 
-from ..context import HubContext
-from ..domain import format_time
-from ..errors import HubError
-from ..services import sightings, submissions
-from ..store.base import Principal
+from .context import HubContext
+from .domain import format_time
+from .errors import HubError
+from .services import sightings, submissions
+from .store.base import Principal
 
 DONE = {"review": "accepted for analyst review", "published": "accepted and published",
         "rejected": "accepted, then rejected by an analyst"}
@@ -35,7 +35,8 @@ def _tlp_of(objects: list) -> str:
 
 
 class SubmissionInbox:
-    """The `Inbox` the TAXII backend hands pushes to: they become submissions (services)."""
+    """The `taxii_server.ports.Inbox` the TAXII backend hands pushes to: they become
+    submissions (services)."""
 
     def __init__(self, ctx: HubContext):
         self.ctx = ctx
@@ -61,8 +62,8 @@ def _confirm(ctx: HubContext, principal: Principal, objects: list, indicators: l
              request_time: datetime | None) -> dict:
     """Each pushed sighting confirms its indicator for the member's organisation, at once."""
     successes, failures = [], []
-    for n, (obj, indicator) in enumerate(zip(objects, indicators), 1):
-        oid = obj.get("id") if isinstance(obj.get("id"), str) else f"#{n}"
+    for n, (obj, indicator) in enumerate(zip(objects, indicators)):
+        oid = f"objects[{n}]"  # a position, never the pushed id: the status row is stored in clear
         try:
             sightings.confirm(ctx, principal=principal, indicator=indicator)
             successes.append({"id": oid, "message": "confirmed: counted in the hub's sighting of the indicator"})

@@ -1,8 +1,10 @@
-"""A medallion backend over the hub store.
+"""A medallion backend over a store-like port (`ports.FeedStore`).
 
 Medallion's views (the TAXII 2.1 protocol layer) call these methods; each one checks what the
 calling principal may see, turns TAXII query parameters into a store filter and returns
-resources. Objects come back from the store as JSON text and are served as such.
+resources. Objects come back from the store as JSON text and are served as such. Writes go to
+the application: pushes to an inbox collection to `ports.Inbox`, adds and deletes elsewhere to
+`ports.Writer`, which decides who may change what.
 """
 from __future__ import annotations
 
@@ -11,17 +13,11 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-from typing import Callable, Protocol
-
 from flask import current_app, g
 from medallion.backends.base import Backend
 from medallion.exceptions import ProcessingError
 
-from sanitizer.rules import di18_leak_gate
-
-from ..domain import format_time, now_timestamp
-from ..store.base import BadCursor, Collection, ObjectFilter, Principal, Store
-
+from .ports import BadCursor, Collection, FeedRefused, FeedStore, Inbox, ObjectFilter, Writer
 from .rawjson import RawEnvelope
 
 MEDIA_TYPE_STIX = "application/stix+json;version=2.1"
@@ -33,6 +29,15 @@ _STATUS_ID = re.compile(r"^[A-Za-z0-9-]{1,100}$")
 # Objects in one add request: a 10 MiB body of empty objects would be ~3 million, each with an
 # entry in the status resource (a 190 MB answer, stored); real envelopes stay far below this.
 MAX_OBJECTS_PER_REQUEST = 100_000
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def format_time(moment: datetime) -> str:
+    return moment.strftime(TIMESTAMP_FORMAT)
+
+
+def now_timestamp() -> str:
+    return datetime.now(timezone.utc).strftime(TIMESTAMP_FORMAT)
 
 
 def parse_timestamp(value: str, what: str) -> datetime:
@@ -89,20 +94,15 @@ def _body(page, key: str, raw: bool = False) -> dict:
     return body
 
 
-class Inbox(Protocol):
-    """What a CSIRT's write-only inbox does with a push (`hub.taxii.inbox`)."""
-
-    push: Callable[[Principal, list, datetime | None], dict]
-    refresh: Callable[[dict], dict]
-
-
 class HubBackend(Backend):
-    """Medallion's Backend interface, answered from the hub store for the calling principal."""
+    """Medallion's Backend interface, answered from the store port for the calling principal."""
 
-    def __init__(self, store: Store, api_root: str = "hub", title: str = "Attack-technique sharing hub",
-                 max_content_length: int = 10 * 1024 * 1024, inbox: Inbox | None = None, **_kwargs):
+    def __init__(self, store: FeedStore, api_root: str = "hub", title: str = "Attack-technique sharing hub",
+                 max_content_length: int = 10 * 1024 * 1024, inbox: Inbox | None = None,
+                 writer: Writer | None = None, **_kwargs):
         self.store = store
         self.inbox = inbox
+        self.writer = writer
         self.api_root = api_root
         self.title = title
         self.max_content_length = max_content_length
@@ -215,7 +215,14 @@ class HubBackend(Backend):
         flt = build_filter(filter_args, allowed_filters)
         if not filter_args.get("match[version]"):
             flt = ObjectFilter(versions=("all",), spec_versions=flt.spec_versions)
-        if self.store.delete_object(collection_id, object_id, flt) == 0:
+        seen = self._visible(collection_id)
+        if self.writer is None or seen is None:
+            raise ProcessingError("this server does not delete objects", 403)
+        try:
+            deleted = self.writer.delete(g.principal, seen[0], object_id, flt)
+        except FeedRefused as exc:
+            raise ProcessingError(str(exc), exc.status) from None
+        if deleted == 0:
             raise ProcessingError(f"Object '{object_id}' not found", 404)
 
     def add_objects(self, api_root, collection_id, objs, request_time):
@@ -232,12 +239,12 @@ class HubBackend(Backend):
             if self.inbox is None:
                 raise ProcessingError("this server does not accept submissions", 422)
             return self.inbox.push(g.principal, objects, request_time)
-        # Nothing unreviewed is published: the leak gate's generic checks run on every write.
-        hits = di18_leak_gate.scan_generic(objects)
-        if hits:
-            h = hits[0]
-            raise ProcessingError(f"refused by the leak gate: {h.rule} {h.what} at {h.where}", 422)
-        result = self.store.add_objects(collection_id, objects)
+        if self.writer is None or seen is None:
+            raise ProcessingError("this server does not accept objects", 403)
+        try:
+            result = self.writer.add(g.principal, seen[0], objects)
+        except FeedRefused as exc:
+            raise ProcessingError(str(exc), exc.status) from None
         now = now_timestamp()
         status = {
             "id": str(uuid.uuid4()), "status": "complete",
@@ -253,7 +260,7 @@ class HubBackend(Backend):
         return status
 
 
-def install(app, store: Store, **options) -> HubBackend:
+def install(app, store: FeedStore, **options) -> HubBackend:
     """Attach the backend the way medallion's views look for it."""
     backend = HubBackend(store, **options)
     app.medallion_backend = backend
