@@ -13,10 +13,9 @@ from stix2validator import ValidationOptions, validate_instance
 from hub.errors import Refused
 from hub.services.publication import approve, strict_failures
 from hub.services.review import drop_object, release_hold
-from hub.services.submissions import submit
 from hub.store.base import ObjectFilter
 
-from review_fixtures import demo
+from review_fixtures import demo, submit_processed
 from test_review_flow import _env
 from review_fixtures import setup_hub
 from taxii_fixtures import pg_database
@@ -46,7 +45,7 @@ def _broken_bundle() -> tuple[dict, str]:
 
 def test_a_draft_that_is_not_strict_stix_is_not_approved_until_the_object_is_dropped(env):
     bundle, kind = _broken_bundle()
-    sub = submit(env.ctx, principal=env.submitter, body={"bundle": bundle, "victim_profile": demo("profile.json"),
+    sub = submit_processed(env.ctx, principal=env.submitter, body={"bundle": bundle, "victim_profile": demo("profile.json"),
                                                           "tlp": "green", "victim_ref": "CASE-1"})
     for hold in json.loads(env.ctx.store.get_submission(sub.id).report)["holds"]:
         release_hold(env.ctx, principal=env.analyst, submission_id=sub.id, obj=hold["object"],
