@@ -201,7 +201,8 @@ def list_submissions():
 
 
 def _visible(sid: str):
-    return permissions.visible_submission(ctx(), principal=me(), submission_id=checked_name(sid))
+    # The status read that waiting clients poll: no sealed input (up to megabytes) or draft.
+    return permissions.visible_submission(ctx(), principal=me(), submission_id=checked_name(sid), light=True)
 
 
 @bp.get("/v1/submissions/<sid>")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from dataclasses import replace
 
 from test_store import backend, pg_url, store  # noqa: F401  (fixtures)
 
@@ -88,3 +89,14 @@ def test_concurrent_claimers_get_each_submission_exactly_once(backend):
     for t in threads:
         t.join()
     assert Counter(got) == Counter(ids)
+
+
+def test_a_status_read_leaves_the_sealed_data_and_the_draft_behind(store):
+    """What clients poll while they wait: every field but the sealed input, the sealed private
+    report and the draft, which can be megabytes each."""
+    (sid,) = queue(store, "csirt-a", 1)
+    store.update_submission(sid, expect_status=("queued",), draft='{"objects": []}', sealed_report=b"r")
+    full, light = store.get_submission(sid), store.get_submission(sid, light=True)
+    assert (full.sealed, full.sealed_report, full.draft) == (b"x", b"r", '{"objects": []}')
+    assert (light.sealed, light.sealed_report, light.draft) == (None, None, None)
+    assert replace(full, sealed=None, sealed_report=None, draft=None) == light

@@ -74,10 +74,12 @@ def require_visible(principal: Principal | None, sub: Submission | None) -> Subm
     return sub
 
 
-def visible_submission(ctx: HubContext, *, principal: Principal | None, submission_id: object) -> Submission:
-    """The submission `submission_id` if the caller may see it (Missing otherwise)."""
+def visible_submission(ctx: HubContext, *, principal: Principal | None, submission_id: object,
+                       light: bool = False) -> Submission:
+    """The submission `submission_id` if the caller may see it (Missing otherwise); `light`: as
+    `Store.get_submission` reads it for a status (no sealed data, no draft)."""
     require_key(principal)
-    sub = ctx.store.get_submission(submission_id) if isinstance(submission_id, str) else None
+    sub = ctx.store.get_submission(submission_id, light=light) if isinstance(submission_id, str) else None
     return require_visible(principal, sub)
 
 

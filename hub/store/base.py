@@ -337,8 +337,9 @@ class Store(SessionStore, CorroborationIndex, QueueStore, AuditCheckpoints, ABC)
         """Record a new submission."""
 
     @abstractmethod
-    def get_submission(self, submission_id: str) -> Submission | None:
-        """One submission."""
+    def get_submission(self, submission_id: str, *, light: bool = False) -> Submission | None:
+        """One submission; `light`: without its sealed input, sealed private report and draft
+        (None there), which is all a status read needs (clients poll it while they wait)."""
 
     @abstractmethod
     def list_submissions(self, flt: SubmissionFilter, limit: int = 100, offset: int = 0) -> list[Submission]:

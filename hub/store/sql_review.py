@@ -45,9 +45,10 @@ class ReviewPart(ObjectsPart):
                 **{name: getattr(submission, name) for name in _SUBMISSION_FIELDS}))
         return submission
 
-    def get_submission(self, submission_id: str) -> Submission | None:
+    def get_submission(self, submission_id: str, *, light: bool = False) -> Submission | None:
+        columns = _LIGHT_COLUMNS if light else [submissions]
         with self._read() as conn:
-            row = conn.execute(select(submissions).where(submissions.c.id == submission_id)).first()
+            row = conn.execute(select(*columns).where(submissions.c.id == submission_id)).first()
         return _submission(row) if row is not None else None
 
     def list_submissions(self, flt: SubmissionFilter, limit: int = 100, offset: int = 0) -> list[Submission]:
