@@ -15,11 +15,12 @@ from sqlalchemy import delete, insert, select
 from hub.crypto import Signer
 from hub.datadir import DataDir
 from hub.manifest import checkpoint_body
-from hub.store.base import AUDIT_CHECKPOINT_EVERY, GENESIS_HASH, audit_hash
+from hub.store.base import AUDIT_CHECKPOINT_EVERY, audit_hash
 from hub.store.schema import audit_checkpoints, audit_log
 
 from conftest import ROOT
 from review_fixtures import setup_hub
+from test_audit_tamper import recomputed
 from taxii_fixtures import pg_database
 
 EXTRA = 2 * AUDIT_CHECKPOINT_EVERY + 30  # entries appended on top of the set-up's own
@@ -86,15 +87,6 @@ def _append_behind_the_hubs_back(log: list[dict], n: int) -> list[dict]:
     return out
 
 
-def _recomputed(rows: list[dict]) -> list[dict]:
-    out, prev = [], GENESIS_HASH
-    for n, r in enumerate(rows, 1):
-        h = audit_hash(prev, r["at"], r["actor"], r["action"], r["subject"], r["details"])
-        out.append({**r, "seq": n, "prev_hash": prev, "hash": h})
-        prev = h
-    return out
-
-
 def _tampered(site, case: str):
     """(audit rows, checkpoint rows, first bad seq) for one tampering."""
     log, points = [dict(r) for r in site["log"]], [dict(p) for p in site["points"]]
@@ -107,9 +99,9 @@ def _tampered(site, case: str):
     if case == "checkpoint removed":  # the entries stay: 100 of them now follow no checkpoint
         return log, points[:-1], points[-2]["seq"] + AUDIT_CHECKPOINT_EVERY
     if case == "middle deleted, chain recomputed":
-        return _recomputed(log[:50] + log[51:]), points, points[0]["seq"]
+        return recomputed(log[:50] + log[51:]), points, points[0]["seq"]
     if case == "checkpoint edited to the forged head":
-        forged = _recomputed(log[:50] + [{**log[50], "subject": "someone-else"}] + log[51:])
+        forged = recomputed(log[:50] + [{**log[50], "subject": "someone-else"}] + log[51:])
         points[0] = {**points[0], "hash": forged[points[0]["seq"] - 1]["hash"]}
         return forged, points, points[0]["seq"]
     if case == "checkpoint re-signed with another key":
