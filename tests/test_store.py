@@ -37,7 +37,7 @@ _PG_ENV = os.environ.get("HUB_TEST_PG") or os.environ.get("HUB_TEST_PG_URL")  # 
 PG_ADMIN_URLS = [re.sub(r"^postgresql://", "postgresql+psycopg://", _PG_ENV or "")
                  or "postgresql+psycopg://postgres@127.0.0.1:5432/test",
                  f"postgresql+psycopg://{getpass.getuser()}@127.0.0.1:5432/test"]
-DATA_TABLES = "objects, grants, api_keys, statuses, collections, orgs"
+DATA_TABLES = "objects, grants, api_keys, statuses, collections, orgs, audit_log, audit_checkpoints"
 T0 = datetime(2025, 4, 1, 12, 0, tzinfo=timezone.utc)
 MEDIA = "application/stix+json;version=2.1"
 
