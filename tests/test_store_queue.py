@@ -3,13 +3,17 @@
 taken back when they run out, and concurrent claimers each getting a submission exactly once."""
 from __future__ import annotations
 
+import os
+import stat
 import threading
+import time
 from collections import Counter
 from dataclasses import replace
 
 from test_store import backend, pg_url, store  # noqa: F401  (fixtures)
 
 from hub.domain import now_us
+from hub.store import sqlite_wake
 from hub.store.base import Submission
 
 LEASE = 10_000_000  # 10 s in microseconds
@@ -100,3 +104,75 @@ def test_a_status_read_leaves_the_sealed_data_and_the_draft_behind(store):
     assert (full.sealed, full.sealed_report, full.draft) == (b"x", b"r", '{"objects": []}')
     assert (light.sealed, light.sealed_report, light.draft) == (None, None, None)
     assert replace(full, sealed=None, sealed_report=None, draft=None) == light
+
+
+def test_a_queued_submission_wakes_other_stores_listeners_at_its_commit(backend):
+    """Workers of other processes wake when a submission is queued: at the unit of work's commit
+    (not before: the claim would find nothing), never for a unit that rolled back."""
+    submitter, listener = backend.opened[0], backend.open()
+    woke, stop = threading.Event(), threading.Event()
+    listener.listen_queued(woke.set, stop)
+    try:
+        deadline = time.monotonic() + 15  # the listener connects in its own thread
+        while not woke.is_set() and time.monotonic() < deadline:
+            submitter.signal_queued()
+            woke.wait(0.2)
+        assert woke.is_set(), "the listener never woke"
+        time.sleep(0.3)
+        woke.clear()
+        with submitter.transaction():
+            queue(submitter, "csirt-a", 1)
+            submitter.signal_queued()
+            assert not woke.wait(0.5)  # not before the commit
+        assert woke.wait(5)
+        woke.clear()
+        try:
+            with submitter.transaction():
+                queue(submitter, "csirt-a", 1, start=1)
+                submitter.signal_queued()
+                raise RuntimeError("the unit fails")
+        except RuntimeError:
+            pass
+        assert not woke.wait(1.0)
+    finally:
+        stop.set()
+
+
+def test_sqlite_wake_pipes_are_one_per_listener_and_a_dead_ones_goes(tmp_path, monkeypatch):
+    """Every listener has its own pipe, so one signal wakes every idle worker (not just one);
+    a pipe left by a listener that died (no reader) is removed by the next signal. The pipes stay
+    out of the data directory (operators copy it; shutil.copytree fails on a pipe)."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    (tmp_path / "run").mkdir()
+    directory = sqlite_wake.wake_dir(str(tmp_path / "data" / "hub.sqlite3"))
+    assert directory.parent == tmp_path / "run"
+    events, stop = [threading.Event() for _ in range(3)], threading.Event()
+    for e in events:
+        sqlite_wake.listen(directory, e.set, stop)
+    os.mkfifo(directory / "1-deadlistener", 0o600)
+    try:
+        sqlite_wake.signal(directory)
+        assert all(e.wait(5) for e in events)
+        assert not (directory / "1-deadlistener").exists()
+        assert len(os.listdir(directory)) == 3
+        assert all(stat.S_IMODE((directory / n).stat().st_mode) == 0o600 for n in os.listdir(directory))
+    finally:
+        stop.set()
+
+
+def test_sqlite_wake_refuses_a_directory_others_can_enter(tmp_path, monkeypatch):
+    """The pipes' directory has a predictable name: one another user made (or opened up) is not
+    used, neither to listen nor to signal; the workers fall back to their poll."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    directory = sqlite_wake.wake_dir(str(tmp_path / "hub.sqlite3"))
+    directory.mkdir(mode=0o777)
+    os.chmod(directory, 0o777)
+    os.mkfifo(directory / "1-planted", 0o666)
+    reader = os.open(directory / "1-planted", os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        assert sqlite_wake.listen(directory, lambda: None, threading.Event()) is None
+        sqlite_wake.signal(directory)
+        assert os.read(reader, 10) == b""  # nothing was written to the planted pipe
+        assert os.listdir(directory) == ["1-planted"]
+    finally:
+        os.close(reader)

@@ -94,12 +94,25 @@ class SqlCore:
         if self._joined() is not None:
             yield  # nested: part of the enclosing unit of work
             return
-        with self._write(objects_lock=True) as conn:
-            self._unit.conn = conn
-            try:
-                yield
-            finally:
-                self._unit.conn = None
+        self._unit.after_commit = []
+        try:
+            with self._write(objects_lock=True) as conn:
+                self._unit.conn = conn
+                try:
+                    yield
+                finally:
+                    self._unit.conn = None
+            for action in self._unit.after_commit:
+                action()
+        finally:
+            self._unit.after_commit = []
+
+    def _after_commit(self, action) -> None:
+        """Run `action` once the calling thread's unit of work has committed (now, outside one)."""
+        if self._joined() is None:
+            action()
+        else:
+            self._unit.after_commit.append(action)
 
     def in_transaction(self) -> bool:
         """Whether the calling thread is inside a unit of work."""

@@ -1,6 +1,5 @@
-"""Waking workers in other processes: PostgreSQL LISTEN/NOTIFY on the channel `hub_queue`
-(a no-op on SQLite, where the queue lives in one process's reach and workers are woken in-process
-or by their short poll)."""
+"""Waking workers in other processes on PostgreSQL: LISTEN/NOTIFY on the channel `hub_queue`
+(SQLite's counterpart is `sqlite_wake`)."""
 from __future__ import annotations
 
 import logging

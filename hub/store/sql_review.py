@@ -9,6 +9,7 @@ from sqlalchemy import and_, desc, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import SUBMISSION_STATES, now_us
+from . import sqlite_wake
 from .base import (AddResult, Conflict, InvalidArgument, NotFound, Publication, StoredProfile, Submission,
                    SubmissionFilter)
 from .schema import orgs, profiles, publications, submissions
@@ -126,11 +127,21 @@ class ReviewPart(ObjectsPart):
                 submissions.c.org == org, submissions.c.status.in_(("queued", "processing")))).scalar_one())
 
     def signal_queued(self) -> None:
-        with self._write() as conn:
-            notify(conn)
+        if self._pg:
+            with self._write() as conn:
+                notify(conn)  # delivered by PostgreSQL at the commit
+            return
+        directory = sqlite_wake.wake_dir(self.engine.url.database)
+        if directory is not None:
+            self._after_commit(lambda: sqlite_wake.signal(directory))
 
     def listen_queued(self, on_signal, stop) -> None:
-        listen(self.engine, on_signal, stop)
+        if self._pg:
+            listen(self.engine, on_signal, stop)
+            return
+        directory = sqlite_wake.wake_dir(self.engine.url.database)
+        if directory is not None:
+            sqlite_wake.listen(directory, on_signal, stop)
 
     def renew_lease(self, owner: str, submission_id: str, lease_until_us: int) -> bool:
         with self._write() as conn:
