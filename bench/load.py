@@ -1,5 +1,5 @@
 """Mixed load on the hub (issue 14): peers polling the TAXII feed while a CSIRT pushes heavy
-submissions, on SQLite (one `hub serve` process with its worker thread) and on PostgreSQL (two web
+submissions, on SQLite (`hub serve`: one web process and the worker process it starts) and on PostgreSQL (two web
 processes, `hub serve --processes 2 --no-worker`, and two `hub worker` processes).
 
 Per backend: peers' first page (p50/p95) idle and under load, a full poll idle and under load,
@@ -32,6 +32,7 @@ from taxii import PgDatabases, hub_argv, hub_cli  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+PEERS, PEER_PACE = 2, 0.02  # peers polling the first page, and the pause between one's requests
 
 
 def heavy_text(kb: int, seed: int) -> str:
@@ -77,7 +78,7 @@ def _uuid(rng: random.Random) -> str:
 class Hub:
     """A data directory, its keys and its processes."""
 
-    def __init__(self, workdir: Path, backend: str, objects: int, pg: PgDatabases | None):
+    def __init__(self, workdir: Path, backend: str, objects: int, pg: PgDatabases | None, nice: int | None = None):
         self.dir = workdir / f"hub-{backend}"
         self.backend, self.procs, self.db = backend, [], None
         args = []
@@ -87,6 +88,8 @@ class Hub:
         init, _ = hub_cli(self.dir, "init", *args)
         config = json.loads((self.dir / "config.json").read_text())
         config.update(rate_limit_per_minute=0)  # the benchmark measures load, not the limiter
+        if nice is not None:
+            config.update(worker_nice=nice)
         (self.dir / "config.json").write_text(json.dumps(config))
         hub_cli(self.dir, "org", "add", "csirt-a", "--type", "csirt")
         hub_cli(self.dir, "org", "add", "csirt-b", "--type", "csirt")
@@ -122,8 +125,9 @@ class Hub:
         return key["key_id"], key["key"]
 
 
-def first_pages(h: Hub, stop: threading.Event | None, count: int) -> Latency:
-    """First pages (limit 100) one after another: `count` of them, or until `stop` is set."""
+def first_pages(h: Hub, stop: threading.Event | None, count: int, pace: float = PEER_PACE) -> Latency:
+    """First pages (limit 100) one after another, `pace` seconds apart: `count` of them, or until
+    `stop` is set."""
     lat, session = Latency(), requests.Session()
     url = f"{h.base}/hub/collections/{h.green}/objects/"
     while (stop is None and len(lat.samples) < count) or (stop is not None and not stop.is_set()):
@@ -134,9 +138,16 @@ def first_pages(h: Hub, stop: threading.Event | None, count: int) -> Latency:
         lat.samples.append(time.perf_counter() - start)
         if r.status_code != 200:
             raise RuntimeError(f"first page answered {r.status_code}")
-        if stop is not None:
-            time.sleep(0.02)  # a peer polls, it does not hammer
+        time.sleep(pace)  # a peer polls, it does not hammer
     return lat
+
+
+def peers(h: Hub, stop: threading.Event | None, count: int = 0) -> Latency:
+    """PEERS peers polling first pages side by side (the same pattern idle and under load, so the
+    two figures compare like with like): `count` requests each, or until `stop` is set."""
+    with ThreadPoolExecutor(PEERS) as pool:
+        runs = [pool.submit(first_pages, h, stop, count) for _ in range(PEERS)]
+        return Latency(samples=[x for f in runs for x in f.result().samples])
 
 
 def full_poll(h: Hub) -> float:
@@ -171,31 +182,31 @@ def p95(samples: list[float]) -> float:
     return s[0] if len(s) == 1 else statistics.quantiles(s, n=100, method="inclusive")[94]
 
 
-# backend: (description, web processes, `hub worker` processes; 0 = the worker thread in `hub serve`)
-SETUPS = {"sqlite": ("`hub serve` (1 process, worker thread inside)", 1, 0),
+# backend: (description, web processes, `hub worker` processes; 0 = `hub serve`'s own worker process)
+SETUPS = {"sqlite": ("`hub serve` (1 web process + the worker process it starts)", 1, 0),
           "sqlite-split": ("`hub serve --no-worker` + 1 `hub worker`", 1, 1),
           "postgresql": ("`hub serve --processes 2 --no-worker` + 2 `hub worker`", 2, 2)}
 
 
 def run(backend: str, workdir: Path, args, pg: PgDatabases | None) -> dict:
-    h = Hub(workdir, backend, args.objects, pg)
+    h = Hub(workdir, backend, args.objects, pg, args.worker_nice)
     try:
         h.start(*SETUPS[backend][1:])
-        first_pages(h, None, 20)  # warm-up
-        idle = first_pages(h, None, args.requests)
+        first_pages(h, None, 20, pace=0)  # warm-up
+        idle = peers(h, None, args.requests // PEERS)
         poll_idle = full_poll(h)
         probe = [submit_and_wait(h, h.light, stix_submission(200, i))[0] for i in range(args.probes)]
         heavy_body = [{"text": heavy_text(args.kb, i), "victim_profile": big_profile(args.keywords), "tlp": "green"}
                       for i in range(args.heavy)]
         stop = threading.Event()
-        with ThreadPoolExecutor(2 + args.heavy) as pool:
-            peers = [pool.submit(first_pages, h, stop, 0) for _ in range(2)]
+        with ThreadPoolExecutor(1 + args.heavy) as pool:
+            polling = pool.submit(peers, h, stop)
             time.sleep(0.5)
             start = time.perf_counter()
             heavy = list(pool.map(lambda b: submit_and_wait(h, h.heavy, b, poll=args.status_poll), heavy_body))
             elapsed = time.perf_counter() - start
             stop.set()
-            load = Latency(samples=[x for f in peers for x in f.result().samples])
+            load = polling.result()
         with ThreadPoolExecutor(1 + args.heavy) as pool:  # a full poll under a second wave
             wave = [pool.submit(submit_and_wait, h, h.heavy, b, poll=args.status_poll) for b in heavy_body]
             time.sleep(1.0)
@@ -212,7 +223,7 @@ def run(backend: str, workdir: Path, args, pg: PgDatabases | None) -> dict:
 def table(rows: list[dict], args) -> str:
     out = [f"Feed: {args.objects:,} objects; heavy: {args.heavy} concurrent {args.kb} KB text submissions "
            f"with a {args.keywords:,}-keyword profile (status polled every {args.status_poll:g} s); "
-           "first page = limit 100.", "",
+           f"first page = limit 100, {PEERS} peers polling {PEER_PACE * 1000:g} ms apart (idle and under load).", "",
            "| backend | setup | first page p50 / p95 idle (ms) | under load (ms) | p95 ratio | full poll idle / load (s) "
            "| heavy subs/s | heavy submit→review p50 / max (s) | 200-object submit→review p50 / p95 (s) |",
            "|---|---|---|---|---|---|---|---|---|"]
@@ -237,14 +248,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heavy", type=int, default=8, help="concurrent heavy submissions")
     parser.add_argument("--kb", type=int, default=200, help="size of each heavy text submission")
     parser.add_argument("--keywords", type=int, default=3000, help="keywords in the heavy submissions' profile")
-    parser.add_argument("--requests", type=int, default=200, help="idle first-page requests")
+    parser.add_argument("--requests", type=int, default=200, help="idle first-page requests (all peers together)")
     parser.add_argument("--status-poll", type=float, default=0.5,
                         help="seconds between the heavy submitters' status polls (default 0.5, as `hub submit "
                              "--wait`; the 200-object probes always poll every 20 ms)")
+    parser.add_argument("--worker-nice", type=int, help="config.json worker_nice of the hubs (default: the hub's)")
     parser.add_argument("--probes", type=int, default=10, help="200-object submissions timed on an empty queue")
     args = parser.parse_args(argv)
     if args.quick:
-        args.objects, args.heavy, args.kb, args.keywords, args.requests, args.probes = 2000, 4, 50, 500, 60, 4
+        args.objects, args.heavy, args.kb, args.keywords, args.requests, args.probes = 2000, 4, 50, 500, 200, 4
     install_signal_handlers()
     pg = PgDatabases(PG_ADMIN) if "postgresql" in args.backends else None
     rows = []

@@ -145,8 +145,9 @@ def _add_operator_commands(sub) -> None:
     p.add_argument("--processes", type=int, default=1,
                    help="web processes sharing the port (several need a shared rate-limit storage, "
                         "config.json rate_limit_storage, e.g. redis://127.0.0.1:6379/0)")
-    p.add_argument("--worker-threads", type=int, default=1, help="sanitising worker threads per process")
-    p.add_argument("--no-worker", action="store_const", const=0, dest="worker_threads",
+    p.add_argument("--worker-processes", type=int, default=1,
+                   help="sanitising worker processes started beside the web processes (default 1)")
+    p.add_argument("--no-worker", action="store_const", const=0, dest="worker_processes",
                    help="web only: submissions are sanitised by `hub worker` processes")
     p.add_argument("--public-url", metavar="URL",
                    help="the URL peers reach this hub at (https://hub.example.jp); discovery's api_roots use "
@@ -155,7 +156,7 @@ def _add_operator_commands(sub) -> None:
                    help="mark the review view's session cookie Secure (default: on when the public URL is https)")
     p.set_defaults(func=lambda a: _logging(a.log_level) or feed.serve(
         admin.data_dir_arg(a.data_dir), a.host, a.port, a.workers, a.rate_limit, processes=a.processes,
-        worker_threads=a.worker_threads, public_url=a.public_url, secure_cookies=a.secure_cookies))
+        worker_processes=a.worker_processes, public_url=a.public_url, secure_cookies=a.secure_cookies))
 
     p = common(sub.add_parser("worker", help="sanitise queued submissions (any number, sharing PostgreSQL)"))
     p.add_argument("--threads", type=int, default=1, help="worker threads in this process")

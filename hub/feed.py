@@ -63,18 +63,21 @@ def publish(data, store, raw: bytes, collection: str) -> dict:
 
 
 def serve(data, host: str, port: int, workers: int, rate_limit: int | None = None, *,
-          processes: int = 1, worker_threads: int = 1,
+          processes: int = 1, worker_processes: int = 1,
           public_url: str | None = None, secure_cookies: bool | None = None) -> int:
     """Serve the hub with waitress: `processes` web processes sharing one listening socket, each
-    with `workers` request threads and `worker_threads` sanitising worker threads (0: web only,
-    `hub serve --no-worker`; run `hub worker` elsewhere). `rate_limit`: requests per minute per
-    API key (None: config.json's `rate_limit_per_minute`, else 600; 0: no limit)."""
+    with `workers` request threads, and `worker_processes` sanitising worker processes beside them
+    (0: web only, `hub serve --no-worker`; run `hub worker` elsewhere). `rate_limit`: requests per
+    minute per API key (None: config.json's `rate_limit_per_minute`, else 600; 0: no limit)."""
     os.umask(0o077)  # every file the hub creates from here on (WAL, logs, exports) is private
     data.check_permissions()  # refuse to serve with a data directory (or secrets) others can read
     limits = ratelimit.settings(data.config(), rate_limit)
-    if processes < 1 or worker_threads < 0:
-        raise Invalid("--processes must be at least 1 and --worker-threads at least 0")
+    if processes < 1 or worker_processes < 0:
+        raise Invalid("--processes must be at least 1 and --worker-processes at least 0")
     ratelimit.check_processes(limits, processes)
+    ratelimit.check_reachable(limits)
+    runner.worker_options(data.config())  # a bad setting stops `hub serve`, not only its workers
+    data.open_store().close()  # reachable and migrated once, before the processes start
     api_root = data.config().get("api_root", "hub")
     public = public_url_of(public_url or data.config().get("public_url") or f"http://{host}:{port}")
     secure = public.startswith("https://") if secure_cookies is None else secure_cookies
@@ -89,16 +92,19 @@ def serve(data, host: str, port: int, workers: int, rate_limit: int | None = Non
                                       **limits,
                                       # one hub's callers in a shared rate-limit storage
                                       "RATE_LIMIT_NAMESPACE": session_key(ctx.id_secret)[:6].hex()})
-        runner.start_workers(data, ctx, worker_threads)
         print(f"hub: serving TAXII 2.1 at http://{host}:{port}/taxii2/ (API root /{api_root}/), "
-              f"submissions at /api/v1/, review at /review/ (pid {os.getpid()}, {worker_threads} worker thread(s))",
-              file=sys.stderr, flush=True)
+              f"submissions at /api/v1/, review at /review/ (pid {os.getpid()})", file=sys.stderr, flush=True)
         runner.waitress_serve(app, threads=workers, sockets=sockets, host=host, port=port)
         return 0
 
-    if processes == 1:
-        return serve_one()
-    return runner.serve_processes(host, port, processes, serve_one)
+    sanitisers = runner.spawn_worker_processes(data, worker_processes)
+    try:
+        if processes == 1:
+            runner.exit_on_sigterm()  # waitress closes, then the worker processes are stopped
+            return serve_one()
+        return runner.serve_processes(host, port, processes, serve_one)
+    finally:
+        runner.stop_processes(sanitisers)
 
 
 def public_url_of(value: str) -> str:

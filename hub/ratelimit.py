@@ -118,6 +118,15 @@ def settings(config: dict, per_minute: int | None = None) -> dict:
     return out
 
 
+def check_reachable(limits: dict) -> None:
+    """Invalid when a shared storage the limit needs does not answer (checked before `hub serve`
+    starts any process; the app checks again)."""
+    storage = limits.get("RATE_LIMIT_STORAGE", DEFAULT_STORAGE)
+    if limits.get("RATE_LIMIT_PER_MINUTE", DEFAULT_PER_MINUTE) > 0 and not storage.startswith("memory"):
+        if not RateLimiter(1, storage=storage).check_storage():
+            raise Invalid("rate_limit_storage cannot be reached")
+
+
 def check_processes(limits: dict, processes: int) -> None:
     """Several web processes with per-process (memory) storage would each allow the whole rate."""
     if (processes > 1 and limits.get("RATE_LIMIT_PER_MINUTE", DEFAULT_PER_MINUTE) > 0

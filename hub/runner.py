@@ -1,5 +1,5 @@
 """Running the hub's processes: `hub serve` (waitress; one or several web processes on one
-listening socket, with or without the in-process worker) and `hub worker` (worker threads only).
+listening socket, and forked worker processes unless --no-worker) and `hub worker`.
 
 Any number of `hub serve --no-worker` and `hub worker` processes, on one or several machines, may
 share one PostgreSQL database: workers claim submissions with leases (hub.worker), PostgreSQL
@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 
 import waitress
 
@@ -21,23 +22,37 @@ from .context import HubContext
 from .errors import Invalid
 from .worker import LEASE_SECONDS, PER_ORG_CAP, Worker
 
+# A worker process's nice value (config.json `worker_nice`): sanitising is batch work, and peers'
+# requests on the same cores go first (bench/load.py measures the difference).
+WORKER_PROCESS_NICE = 10
+
+
+def worker_options(config: dict) -> dict:
+    """The workers' settings from config.json (`worker_lease_seconds`, `worker_per_org_cap`,
+    `worker_poll_seconds`, `worker_nice`); Invalid names a bad one."""
+    try:
+        options = {"lease_seconds": float(config.get("worker_lease_seconds", LEASE_SECONDS)),
+                   "per_org_cap": int(config.get("worker_per_org_cap", PER_ORG_CAP)),
+                   "poll_seconds": float(config.get("worker_poll_seconds", 0.5))}
+    except (TypeError, ValueError):
+        options = {}
+    if not options or options["lease_seconds"] <= 0 or options["per_org_cap"] < 1 or options["poll_seconds"] <= 0:
+        raise Invalid("config.json: worker_lease_seconds, worker_per_org_cap and worker_poll_seconds must be "
+                      "positive numbers")
+    nice = config.get("worker_nice", WORKER_PROCESS_NICE)
+    if not isinstance(nice, int) or isinstance(nice, bool) or not 0 <= nice <= 19:
+        raise Invalid("config.json: worker_nice must be a whole number from 0 to 19")
+    return {**options, "nice": nice}
+
 
 def start_workers(data, ctx: HubContext, count: int) -> list[Worker]:
-    """`count` worker threads over `ctx`, woken in-process and by other processes' NOTIFY.
-    config.json: `worker_lease_seconds`, `worker_per_org_cap`, `worker_poll_seconds`."""
-    config = data.config()
-    options = {"lease_seconds": float(config.get("worker_lease_seconds", LEASE_SECONDS)),
-               "per_org_cap": int(config.get("worker_per_org_cap", PER_ORG_CAP)),
-               "poll_seconds": float(config.get("worker_poll_seconds", 0.5))}
-    if options["lease_seconds"] <= 0 or options["per_org_cap"] < 1 or options["poll_seconds"] <= 0:
-        raise Invalid("worker_lease_seconds, worker_per_org_cap and worker_poll_seconds must be positive")
+    """`count` worker threads over `ctx`, woken in-process and by other processes' signals."""
+    options = worker_options(data.config())
+    options.pop("nice")
     workers = [Worker(ctx, **options) for _ in range(count)]
     if not workers:
-        return workers  # web only: nothing to wake
-    # Request threads share the interpreter lock with the worker: hand it over more often
-    # (default 5 ms) so a feed request waits less behind a sanitising step.
-    sys.setswitchinterval(0.001)
-    ctx.store.listen_queued(ctx.notify_work, threading.Event())  # other processes' NOTIFY
+        return workers  # nothing to wake
+    ctx.store.listen_queued(ctx.notify_work, threading.Event())  # other processes' signals
     for w in workers:
         w.start()
     return workers
@@ -47,6 +62,7 @@ def run_worker(data, threads: int) -> int:
     """`hub worker`: sanitise queued submissions until SIGTERM or SIGINT."""
     if threads < 1:
         raise Invalid("--threads must be at least 1")
+    _renice(worker_options(data.config())["nice"])
     store = data.open_store()
     ctx = HubContext.from_datadir(data, store)
     workers = start_workers(data, ctx, threads)
@@ -61,6 +77,62 @@ def run_worker(data, threads: int) -> int:
         w.join(timeout=30)  # the submission in hand is finished; an unfinished one's lease runs out
     store.close()
     return 0
+
+
+def spawn_worker_processes(data, count: int) -> list[int]:
+    """`hub serve`'s sanitising: `count` forked `hub worker` processes (one thread each), started
+    before anything is opened. A process, not a thread beside the request threads: sanitising is
+    CPU-bound, and in one interpreter it would hold the lock peers' requests wait for. They die with
+    the parent (SIGTERM, even when the parent is SIGKILLed), finishing the submission in hand."""
+    pids = []
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:
+            _die_with_parent()
+            code = 1
+            try:
+                code = run_worker(data, 1)
+            finally:
+                os._exit(code)
+        pids.append(pid)
+    return pids
+
+
+def exit_on_sigterm() -> None:
+    """SIGTERM ends this process like Ctrl-C: waitress closes and `finally` blocks run."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
+def stop_processes(pids: list[int], timeout: float = 10.0) -> None:
+    """SIGTERM each child and wait for it; SIGKILL after `timeout` seconds (a worker killed
+    mid-way loses nothing: its lease runs out and another worker takes the submission)."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while True:
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.05)
+
+
+def _renice(value: int) -> None:
+    """Lower this process's priority (Linux: this thread and those it starts from now on)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, max(value, os.getpriority(os.PRIO_PROCESS, 0)))
+    except (OSError, AttributeError):
+        pass
 
 
 def serve_processes(host: str, port: int, processes: int, serve_one) -> int:

@@ -9,9 +9,10 @@ longer than its lease, not dead, may sanitise the same submission a second time;
 is stored, the second finds the state moved on and is dropped.) Claims are fair
 (round-robin between organisations, a cap per organisation; see `Store.claim_next`).
 
-Waking: `hub serve` runs the worker in-process and a submission wakes it at once (`ctx.wake`);
-separate `hub worker` processes are woken through PostgreSQL LISTEN/NOTIFY (hub.queue_signal)
-and poll every `poll_seconds` as a fallback.
+Waking: a submission wakes a worker of the same process at once (`ctx.notify_work`), and workers
+of other processes (`hub serve`'s worker processes, `hub worker`) through the store: PostgreSQL
+LISTEN/NOTIFY, or SQLite's wake pipes (`store.sqlite_wake`); they poll every `poll_seconds` as a
+fallback.
 """
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ class Worker(threading.Thread):
 
     def run(self) -> None:
         try:  # sanitising is batch work: peers' requests on the same cores go first
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, max(NICE, os.getpriority(os.PRIO_PROCESS, tid)))
         except (OSError, AttributeError):
             pass
         while not self.stopping.is_set():

@@ -199,8 +199,8 @@ def test_worker_killed_mid_way_loses_nothing_and_its_claim_is_finished_by_the_ot
 
 
 def test_serve_processes_share_one_port_one_rate_limit_and_sanitise(tmp_path):
-    """`hub serve --processes 2` on SQLite: two children on one port, the Redis-held limit admits R
-    (not 2R), and a submission reaches review through a child's worker thread."""
+    """`hub serve --processes 2` on SQLite: two web children on one port and a worker child, the
+    Redis-held limit admits R (not 2R), and a submission reaches review through the worker child."""
     data_dir = tmp_path / "hub"
     hub("init", data_dir=data_dir)
     data = DataDir(data_dir)
@@ -209,10 +209,16 @@ def test_serve_processes_share_one_port_one_rate_limit_and_sanitise(tmp_path):
     accounts.add_org(store, principal=cli_operator(), name="csirt-a", org_type="csirt")
     submitter = accounts.create_key(store, principal=cli_operator(), org="csirt-a", role="submitter")
     store.close()
-    server = Server(data_dir, "--processes", "2").start()
+    log = tmp_path / "serve.log"
+    server = Server(data_dir, "--processes", "2", log=log).start()
     try:
-        children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children")
-        assert len(children.read_text().split()) == 2
+        deadline, workers, webs = time.monotonic() + 30, [], set()
+        while time.monotonic() < deadline and (len(workers) < 1 or len(webs) < 2):
+            time.sleep(0.1)
+            workers = re.findall(r"worker running .*pid (\d+)", log.read_text())
+            webs = set(re.findall(r"review at /review/ \(pid (\d+)\)", log.read_text()))
+        children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
+        assert sorted(children) == sorted([*workers, *webs]) and len(children) == 3
         body = {"bundle": demo("submission.json"), "victim_profile": demo("profile.json")}
         r = requests.post(f"{server.base}/api/v1/submissions", json=body, auth=auth(submitter), timeout=60)
         assert r.status_code == 202, r.text

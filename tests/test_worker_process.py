@@ -1,0 +1,87 @@
+"""`hub serve` sanitises in a worker process of its own (issue 14): a CPU-bound sanitiser in the
+web process would hold the interpreter lock peers' requests wait for. The worker process is woken
+at once on SQLite (its wake pipe; the poll here is a minute), and it never outlives `hub serve`,
+whether that is stopped (SIGTERM) or killed (SIGKILL)."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from hub.datadir import DataDir
+from review_fixtures import auth, demo, setup_hub
+from taxii_fixtures import Server
+
+
+@pytest.fixture
+def site(tmp_path):
+    keys = setup_hub(tmp_path / "hub")
+    data = DataDir(tmp_path / "hub")
+    data.write_config({**data.config(), "worker_poll_seconds": 60})  # only a wake can explain speed
+    log = tmp_path / "serve.log"
+    server = Server(data.path, log=log).start()
+    try:
+        yield keys, server, log
+    finally:
+        server.stop()
+
+
+def pids_of(server: Server, log: Path) -> tuple[str, str]:
+    """(web pid, worker pid) from the server's start lines."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")
+        web, worker = re.search(r"review at /review/ \(pid (\d+)\)", text), re.search(r"worker running .*pid (\d+)", text)
+        if web and worker:
+            return web.group(1), worker.group(1)
+        time.sleep(0.1)
+    raise AssertionError("hub serve did not report its processes")
+
+
+def gone(pid: str, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not Path(f"/proc/{pid}").exists() or "(Z)" in _state(pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _state(pid: str) -> str:
+    try:
+        return "(" + Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] + ")"
+    except OSError:
+        return "(Z)"
+
+
+def test_a_submission_is_sanitised_at_once_in_the_worker_process(site):
+    keys, server, log = site
+    web, worker = pids_of(server, log)
+    assert web == str(server.proc.pid) and worker != web
+    assert Path(f"/proc/{web}/task/{web}/children").read_text().split() == [worker]
+    body = {"bundle": demo("submission.json"), "victim_profile": demo("profile.json"), "victim_ref": "CASE-1"}
+    start = time.monotonic()
+    r = requests.post(f"{server.base}/api/v1/submissions", json=body, auth=auth(keys.submitter), timeout=60)
+    assert r.status_code == 202, r.text
+    status = "queued"
+    while status in ("queued", "processing") and time.monotonic() - start < 30:
+        time.sleep(0.05)
+        status = requests.get(server.base + r.headers["Location"], auth=auth(keys.submitter), timeout=10).json()["status"]
+    assert status == "review"
+    assert time.monotonic() - start < 15  # woken, not polled (the poll is 60 s here)
+    sanitised_by = re.search(rf"worker \S+?:(\d+):\w+: submission {r.json()['id']} sanitised", log.read_text())
+    assert sanitised_by and sanitised_by.group(1) == worker
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
+def test_the_worker_process_ends_with_hub_serve(site, how):
+    _keys, server, log = site
+    web, worker = pids_of(server, log)
+    os.kill(int(web), how)
+    server.proc.wait(timeout=30)
+    assert gone(worker, within=20), f"the worker process outlived hub serve ({how.name})"
