@@ -97,14 +97,16 @@ def serve(data, host: str, port: int, workers: int, rate_limit: int | None = Non
         runner.waitress_serve(app, threads=workers, sockets=sockets, host=host, port=port)
         return 0
 
-    sanitisers = runner.spawn_worker_processes(data, worker_processes)
+    sanitisers = runner.WorkerProcesses(data, worker_processes)
     try:
         if processes == 1:
             runner.exit_on_sigterm()  # waitress closes, then the worker processes are stopped
+            sanitisers.start()
             return serve_one()
-        return runner.serve_processes(host, port, processes, serve_one)
+        # started once the web processes are forked (their watchers are threads)
+        return runner.serve_processes(host, port, processes, serve_one, then=sanitisers.start)
     finally:
-        runner.stop_processes(sanitisers)
+        sanitisers.stop()
 
 
 def public_url_of(value: str) -> str:

@@ -9,9 +9,11 @@ LISTEN/NOTIFY wakes them, cursors are stateless, and the rate limit is kept in a
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -25,6 +27,9 @@ from .worker import LEASE_SECONDS, PER_ORG_CAP, Worker
 # A worker process's nice value (config.json `worker_nice`): sanitising is batch work, and peers'
 # requests on the same cores go first (bench/load.py measures the difference).
 WORKER_PROCESS_NICE = 10
+PARENT_ENV = "HUB_SERVE_PID"  # set by `hub serve` for the worker processes it starts
+
+log = logging.getLogger(__name__)
 
 
 def worker_options(config: dict) -> dict:
@@ -62,6 +67,11 @@ def run_worker(data, threads: int) -> int:
     """`hub worker`: sanitise queued submissions until SIGTERM or SIGINT."""
     if threads < 1:
         raise Invalid("--threads must be at least 1")
+    parent = os.environ.pop(PARENT_ENV, None)
+    if parent:  # started by `hub serve`: end with it, even if it died before this line
+        _die_with_parent()
+        if str(os.getppid()) != parent:
+            return 0
     _renice(worker_options(data.config())["nice"])
     store = data.open_store()
     ctx = HubContext.from_datadir(data, store)
@@ -79,52 +89,61 @@ def run_worker(data, threads: int) -> int:
     return 0
 
 
-def spawn_worker_processes(data, count: int) -> list[int]:
-    """`hub serve`'s sanitising: `count` forked `hub worker` processes (one thread each), started
-    before anything is opened. A process, not a thread beside the request threads: sanitising is
-    CPU-bound, and in one interpreter it would hold the lock peers' requests wait for. They die with
-    the parent (SIGTERM, even when the parent is SIGKILLed), finishing the submission in hand."""
-    pids = []
-    for _ in range(count):
-        pid = os.fork()
-        if pid == 0:
-            _die_with_parent()
-            code = 1
+class WorkerProcesses:
+    """`hub serve`'s sanitising: `count` `hub worker` processes (one thread each) beside the web
+    processes. A process, not a thread beside the request threads: sanitising is CPU-bound, and in
+    one interpreter it would hold the lock peers' requests wait for. Each is a fresh interpreter
+    (exec, not fork: safe to restart from a process that already runs threads). One that dies is
+    started again; all are stopped with `hub serve` and die with it even when it is SIGKILLed
+    (they are told by SIGTERM and finish the submission in hand, or its lease runs out)."""
+
+    def __init__(self, data, count: int):
+        self.argv = [sys.executable, "-m", "hub", "worker", "--data-dir", str(data.path)]
+        self.count = count
+        self.stopping = threading.Event()
+        self.current: dict[int, subprocess.Popen] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> "WorkerProcesses":
+        for slot in range(self.count):
+            threading.Thread(target=self._keep, args=(slot,), name=f"hub-worker-process-{slot}", daemon=True).start()
+        return self
+
+    def _keep(self, slot: int) -> None:
+        env = {**os.environ, PARENT_ENV: str(os.getpid()),
+               "HUB_LOG_LEVEL": logging.getLevelName(logging.getLogger().getEffectiveLevel())}
+        while not self.stopping.is_set():
+            with self._lock:
+                if self.stopping.is_set():
+                    return
+                proc = self.current[slot] = subprocess.Popen(self.argv, env=env)
+            code = proc.wait()
+            if self.stopping.is_set():
+                return
+            log.warning("worker process %d exited (code %s); starting another", proc.pid, code)
+            self.stopping.wait(1.0)  # no tight loop when it cannot start
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM each, wait, SIGKILL after `timeout` seconds (a worker killed mid-way loses
+        nothing: its lease runs out and another worker takes the submission)."""
+        with self._lock:
+            self.stopping.set()
+            procs = list(self.current.values())
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + timeout
+        for proc in procs:
             try:
-                code = run_worker(data, 1)
-            finally:
-                os._exit(code)
-        pids.append(pid)
-    return pids
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def exit_on_sigterm() -> None:
     """SIGTERM ends this process like Ctrl-C: waitress closes and `finally` blocks run."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-
-
-def stop_processes(pids: list[int], timeout: float = 10.0) -> None:
-    """SIGTERM each child and wait for it; SIGKILL after `timeout` seconds (a worker killed
-    mid-way loses nothing: its lease runs out and another worker takes the submission)."""
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + timeout
-    for pid in pids:
-        while True:
-            try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if done:
-                break
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                break
-            time.sleep(0.05)
 
 
 def _renice(value: int) -> None:
@@ -135,9 +154,9 @@ def _renice(value: int) -> None:
         pass
 
 
-def serve_processes(host: str, port: int, processes: int, serve_one) -> int:
+def serve_processes(host: str, port: int, processes: int, serve_one, then=lambda: None) -> int:
     """Bind once, then fork `processes` children that each call `serve_one(sockets)`; the parent
-    forwards SIGTERM/SIGINT and returns when every child has exited."""
+    calls `then()`, forwards SIGTERM/SIGINT and returns when every child has exited."""
     sock = socket.create_server((host, port), reuse_port=False, backlog=1024)
     children = []
     for _ in range(processes):
@@ -160,6 +179,7 @@ def serve_processes(host: str, port: int, processes: int, serve_one) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, forward)
+    then()
     code = 0
     for pid in children:
         _, status = os.waitpid(pid, 0)

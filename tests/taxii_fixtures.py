@@ -43,6 +43,17 @@ def pg_database():
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def child_pids(pid: int | str) -> list[str]:
+    """The process's children, whichever of its threads started them (Linux /proc)."""
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out += (task / "children").read_text().split()
+        except OSError:
+            pass  # that thread ended meanwhile
+    return sorted(out)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

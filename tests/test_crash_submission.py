@@ -10,7 +10,6 @@ import random
 import signal
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
@@ -19,7 +18,7 @@ from sqlalchemy import text as sql_text
 from hub.datadir import DataDir
 from hub.store.base import SubmissionFilter
 from review_fixtures import auth, demo, setup_hub
-from taxii_fixtures import Server, pg_database
+from taxii_fixtures import Server, child_pids, pg_database
 
 CYCLES = 3
 OBJECTS = 6000  # a few seconds of sanitising: the kill lands while the worker is busy
@@ -102,7 +101,7 @@ def test_killed_mid_submission_loses_nothing(site):
             if all(status == "review" for status, _owner in claims.values()):
                 break
             time.sleep(0.5)
-        live = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
+        live = child_pids(server.proc.pid)
         dead = {sid: c for sid, c in claims.items()
                 if c[0] == "processing" and (c[1] or "::").split(":")[1] not in live}
         assert not dead, dead

@@ -13,7 +13,6 @@ import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
@@ -24,7 +23,7 @@ from hub.datadir import DataDir
 from hub.services import accounts
 from hub.services.permissions import cli_operator
 from review_fixtures import auth, demo
-from taxii_fixtures import Server, hub, pg_database
+from taxii_fixtures import Server, child_pids, hub, pg_database
 from test_crash_submission import big_submission
 
 ORGS = [f"csirt-{n}" for n in range(1, 6)]
@@ -217,8 +216,8 @@ def test_serve_processes_share_one_port_one_rate_limit_and_sanitise(tmp_path):
             time.sleep(0.1)
             workers = re.findall(r"worker running .*pid (\d+)", log.read_text())
             webs = set(re.findall(r"review at /review/ \(pid (\d+)\)", log.read_text()))
-        children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
-        assert sorted(children) == sorted([*workers, *webs]) and len(children) == 3
+        children = child_pids(server.proc.pid)
+        assert children == sorted([*workers, *webs]) and len(children) == 3
         body = {"bundle": demo("submission.json"), "victim_profile": demo("profile.json")}
         r = requests.post(f"{server.base}/api/v1/submissions", json=body, auth=auth(submitter), timeout=60)
         assert r.status_code == 202, r.text
