@@ -72,6 +72,8 @@ class Worker(threading.Thread):
             self._last_requeue = now
             maintenance.requeue_expired(self.ctx)
         if now - self._last_purge > PURGE_EVERY:
+            if not self._last_purge:  # at start
+                maintenance.seal_clear_reasons(self.ctx)
             self._last_purge = now
             maintenance.purge(self.ctx)
         sid = self.ctx.store.claim_next(self.owner, self._lease_end(), self.per_org_cap)

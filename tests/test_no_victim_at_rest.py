@@ -181,6 +181,15 @@ def _other_routes(keys, call: Client, sids: list[str], profile_id: str) -> None:
              json={"entry": ORG, "justification": "soc@kurogane-seimitsu.example asked"})
         call("POST", f"/api/v1/submissions/{sid}/approve", analyst)
         call("GET", f"/api/v1/submissions/{sid}/private-report", keys.submitter_b)
+    # An analyst's rejection reason is free text and quotes the victim here: it is sealed, and the
+    # submitter still reads it.
+    reason = f"{ORG} の案件 (KRGN-FILESV07, soc@kurogane-seimitsu.example) と重複"
+    deadline = time.monotonic() + 120  # sanitised by the server's worker process meanwhile
+    while call("GET", f"/api/v1/submissions/{sids[2]}", sub).json()["status"] in ("queued", "processing"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert call("POST", f"/api/v1/submissions/{sids[2]}/reject", analyst, json={"reason": reason}).status_code == 200
+    assert call("GET", f"/api/v1/submissions/{sids[2]}", sub).json()["message"] == reason
     call("DELETE", f"/api/v1/profiles/{profile_id}", sub)
 
 

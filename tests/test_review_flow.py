@@ -21,8 +21,8 @@ from hub.datadir import DataDir
 from hub.errors import Forbidden, Invalid, Missing, Refused, WrongState
 from hub.services.maintenance import purge
 from hub.services.redactions import entry_keys
-from hub.services.sealed import open_payload, open_private_report
-from hub.services.submissions import submit
+from hub.services.sealed import REJECTED_NOTE, open_payload, open_private_report, shown_message
+from hub.services.submissions import describe, submit
 from hub.services.publication import approve
 from hub.services.review import add_redaction, change_tlp, reject, release_hold, undo_redaction
 from hub.store.base import Agreement, ObjectFilter, SubmissionFilter
@@ -143,7 +143,8 @@ def test_only_reviewers_act(env):
         with pytest.raises((Forbidden, Missing)):
             reject(env.ctx, principal=who, submission_id=sub.id, reason="not mine to reject")
     rejected = reject(env.ctx, principal=env.admin, submission_id=sub.id, reason="duplicate of an earlier case")
-    assert rejected.status == "rejected" and rejected.message == "duplicate of an earlier case"
+    assert rejected.status == "rejected" and rejected.message == REJECTED_NOTE  # the reason is sealed
+    assert shown_message(env.ctx, rejected) == "duplicate of an earlier case"
     with pytest.raises(WrongState):
         approve(env.ctx, principal=env.analyst, submission_id=sub.id)
 
@@ -372,3 +373,27 @@ def test_queue_search_order_and_bulk_actions_on_both_databases(env):
         release_all_holds(env.ctx, principal=env.submitter, submission_id=first.id, justification="x" * 20)
     text = queue.export_csv(env.ctx, principal=env.analyst, flt=SubmissionFilter(victim_ref="case-q"))
     assert text.count("\r\n") == 3 and first.id in text and second.id in text
+
+
+def test_a_reason_an_older_release_kept_in_clear_is_sealed_when_the_worker_starts(env):
+    """Before migration 8 the rejection reason was kept in clear in `message`. After the upgrade
+    the worker seals it at its start (the migration has no key): the column then holds only the
+    hub's note, the submitter and analysts still read the reason, and the step is audited."""
+    sub = _submit(env)
+    store, reason = env.ctx.store, "重複: KRGN-FILESV07 の件 (soc@kurogane-seimitsu.example)"
+    with store.engine.begin() as conn:  # the database as the older release left it
+        conn.execute(sql_text("ALTER TABLE submissions DROP COLUMN sealed_reason"))
+        conn.execute(sql_text("DELETE FROM schema_version WHERE version >= 8"))
+        conn.execute(sql_text("UPDATE submissions SET status = 'rejected', message = :m WHERE id = :i"),
+                     {"m": reason, "i": sub.id})
+    store.migrate()
+    assert store.get_submission(sub.id).message == reason  # migrated, not yet sealed
+    Worker(env.ctx).run_once()
+    after = store.get_submission(sub.id)
+    assert after.message == REJECTED_NOTE and after.sealed_reason is not None
+    assert reason.encode() not in after.sealed_reason
+    assert shown_message(env.ctx, after) == reason
+    assert describe(env.ctx, after)["message"] == reason
+    assert [e.subject for e in store.list_audit() if e.action == "seal-reason"] == [sub.id]
+    Worker(env.ctx).run_once()  # once only
+    assert [e.subject for e in store.list_audit() if e.action == "seal-reason"] == [sub.id]

@@ -19,8 +19,9 @@ from ..context import HubContext
 from ..crypto import Sealer, read_key_file
 from ..datadir import DataDir
 from ..domain import now_us
-from ..store.base import Principal, Store
+from ..store.base import Principal, Store, SubmissionFilter
 from . import audit, permissions
+from .sealed import REJECTED_NOTE, seal_reason
 from .permissions import HUB
 
 
@@ -75,6 +76,20 @@ def purge(ctx: HubContext, *, principal: Principal = HUB) -> int:
         if count or principal is not HUB:
             audit.record(ctx.store, principal, "purge", "submissions",
                          {"count": count, "retention_days": ctx.retention_days})
+    return count
+
+
+def seal_clear_reasons(ctx: HubContext) -> int:
+    """Seal rejection reasons written in clear before migration 8 (the worker runs this at its
+    start; the migration itself has no key). Returns how many it sealed."""
+    count = 0
+    for sub in ctx.store.list_submissions(SubmissionFilter(status="rejected"), limit=1_000_000):
+        if sub.sealed_reason is None and sub.message and sub.message != REJECTED_NOTE:
+            with ctx.store.transaction():
+                ctx.store.update_submission(sub.id, expect_status=("rejected",), message=REJECTED_NOTE,
+                                            sealed_reason=seal_reason(ctx, sub.id, sub.message))
+                audit.record(ctx.store, HUB, "seal-reason", sub.id, {"reason_chars": len(sub.message)})
+            count += 1
     return count
 
 

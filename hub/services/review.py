@@ -21,7 +21,7 @@ from ..store.base import Conflict, Principal, Submission
 from . import audit, corroboration, permissions, validation
 from .pipeline import draft_columns, run_sanitiser
 from .redactions import find_entry, undoable
-from .sealed import open_payload, open_private_report, seal_payload
+from .sealed import REJECTED_NOTE, open_payload, open_private_report, seal_payload, seal_reason
 
 # What an analyst may add, as the profile field it extends and the rule that then applies.
 ADD_FIELDS = {
@@ -184,8 +184,11 @@ def reject(ctx: HubContext, *, principal: Principal | None, submission_id: objec
         raise Invalid(f"a reason (1 to {MAX_JUSTIFICATION} characters) is required to reject")
     try:
         with ctx.store.transaction():
+            # The reason is free text that may quote the input: sealed, like the input itself.
             updated = ctx.store.update_submission(sub.id, expect_status=("review", "refused", "failed"),
-                                                  status="rejected", message=reason.strip(), decided=now_us())
+                                                  status="rejected", message=REJECTED_NOTE,
+                                                  sealed_reason=seal_reason(ctx, sub.id, reason.strip()),
+                                                  decided=now_us())
             keys = corroboration.forget_submission(ctx, submission_id=sub.id)
             audit.record(ctx.store, principal, "reject", sub.id, {"reason_chars": len(reason)})
     except Conflict as exc:

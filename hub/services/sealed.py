@@ -33,6 +33,23 @@ def open_private_report(ctx: HubContext, submission: Submission) -> dict | None:
     return orjson.loads(ctx.sealer.open(submission.sealed_report, f"report:{submission.id}"))
 
 
+# What `message` holds, in clear, for a rejected submission: the reason itself is sealed.
+REJECTED_NOTE = "rejected by an analyst (the reason is sealed) / 分析者が却下しました（理由は暗号化して保存）"
+
+
+def seal_reason(ctx: HubContext, submission_id: str, reason: str) -> bytes:
+    """An analyst's rejection reason (free text that may quote the input), sealed."""
+    return ctx.sealer.seal(reason.encode(), f"reason:{submission_id}")
+
+
+def shown_message(ctx: HubContext, submission: Submission) -> str | None:
+    """What the submission's viewers read as its message: the rejection reason, opened, else the
+    hub's own note."""
+    if submission.sealed_reason is None:
+        return submission.message
+    return ctx.sealer.open(submission.sealed_reason, f"reason:{submission.id}").decode()
+
+
 def seal_profile(ctx: HubContext, profile_id: str, record: dict) -> bytes:
     """A registered profile record {"profile", "victim_ref"}, sealed."""
     return ctx.sealer.seal(orjson.dumps(record), f"profile:{profile_id}")

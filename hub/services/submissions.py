@@ -25,7 +25,7 @@ from .corrholds import annotate
 from .pipeline import draft_columns, run_sanitiser
 from .publication import maybe_auto_publish
 from .redactions import entry_keys
-from .sealed import open_payload, open_private_report, open_profile_record, seal_payload
+from .sealed import open_payload, open_private_report, open_profile_record, seal_payload, shown_message
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ def describe(ctx: HubContext, sub: Submission) -> dict:
         "input_format": sub.input_format, "tlp": sub.tlp, "victim_ref": sub.victim_ref,
         "attribution": sub.attribution, "needs_review": sub.needs_review, "object_count": sub.object_count,
         "created": format_us(sub.created), "updated": format_us(sub.updated), "decided": format_us(sub.decided),
-        "message": sub.message, "publication_id": sub.publication_id,
+        "message": shown_message(ctx, sub), "publication_id": sub.publication_id,
         "report": orjson.loads(sub.report) if sub.report else None,
         "purged": sub.purged is not None,
     }

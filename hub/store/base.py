@@ -123,7 +123,8 @@ class Agreement:
 @dataclass(frozen=True)
 class Submission:
     """A CSIRT's submission and what the pipeline and the analysts made of it. `sealed` and
-    `sealed_report` are AES-GCM ciphertexts (hub.crypto); everything else holds no victim data."""
+    `sealed_report` and `sealed_reason` are AES-GCM ciphertexts (hub.crypto); everything else holds
+    no victim data (`message` is the hub's own note, never a value from the input)."""
 
     id: str
     org: str
@@ -141,6 +142,7 @@ class Submission:
     updated: int
     sealed: bytes | None = None
     sealed_report: bytes | None = None
+    sealed_reason: bytes | None = None  # an analyst's rejection reason
     draft: str | None = None
     report: str | None = None
     message: str | None = None
@@ -420,8 +422,8 @@ class Store(SessionStore, CorroborationIndex, QueueStore, AuditCheckpoints, ABC)
 
     @abstractmethod
     def reseal_all(self, reseal) -> int:
-        """In one transaction, replace every sealed blob (submissions' payload and private
-        report, registered profiles) by `reseal(blob, aad)`; return how many were rewritten."""
+        """In one transaction, replace every sealed blob (submissions' payload, private report and
+        rejection reason, registered profiles) by `reseal(blob, aad)`; return how many were rewritten."""
 
     @abstractmethod
     def add_inbox(self, org: str) -> Collection:

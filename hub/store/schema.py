@@ -138,9 +138,10 @@ submissions = Table(
     Column("needs_review", Boolean, nullable=False),
     Column("sealed", LargeBinary),                       # input + profile + analyst edits
     Column("sealed_report", LargeBinary),                # private report (original values)
+    Column("sealed_reason", LargeBinary),                # an analyst's rejection reason (free text)
     Column("draft", Text),                               # sanitised bundle JSON
     Column("report", Text),                              # public redaction report JSON
-    Column("message", Text),                             # why it failed / was refused / rejected
+    Column("message", Text),                             # the hub's own note: why it failed / was refused
     Column("object_count", Integer, nullable=False),
     Column("status_id", String(100)),                    # TAXII status of an inbox push
     Column("publication_id", String(40)),
@@ -318,6 +319,15 @@ def _add_worker_leases(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _add_sealed_reason(conn: Connection) -> None:
+    """An analyst's rejection reason is free text that may quote the input: it is sealed from now
+    on. Reasons written in clear before are sealed by the worker at its start (this step has no
+    key; `services.maintenance.seal_clear_reasons`)."""
+    if "sealed_reason" not in {c["name"] for c in inspect(conn).get_columns("submissions")}:
+        conn.execute(text("ALTER TABLE submissions ADD COLUMN sealed_reason " +
+                          ("BYTEA" if conn.dialect.name == "postgresql" else "BLOB")))
+
+
 MIGRATIONS: list[Migration] = [
     (1, "create every table", _create_everything),
     (2, "NDA agreements", _add_agreements),
@@ -326,6 +336,7 @@ MIGRATIONS: list[Migration] = [
     (5, "corroboration index", _add_corroboration),
     (6, "issue 12: no member write grants on TLP collections; audit checkpoints", _feed_no_member_writes),
     (7, "worker leases on submissions (issue 14)", _add_worker_leases),
+    (8, "rejection reasons sealed", _add_sealed_reason),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -26,7 +26,7 @@ _MUTABLE = frozenset(_SUBMISSION_FIELDS) - {"id", "org", "key_id", "source", "cr
 def _submission(row) -> Submission:
     values = row._mapping
     found = {name: values[name] for name in _SUBMISSION_FIELDS if name in values}
-    for name in ("sealed", "sealed_report"):
+    for name in ("sealed", "sealed_report", "sealed_reason"):
         if found.get(name) is not None:
             found[name] = bytes(found[name])  # memoryview on PostgreSQL
     found["attribution"] = bool(found["attribution"])
@@ -166,7 +166,7 @@ class ReviewPart(ObjectsPart):
         with self._write() as conn:
             return conn.execute(update(submissions).where(
                 submissions.c.status.in_(("published", "rejected")), submissions.c.decided < decided_before_us,
-                submissions.c.purged.is_(None)).values(sealed=None, sealed_report=None, purged=now_us())).rowcount
+                submissions.c.purged.is_(None)).values(sealed=None, sealed_report=None, sealed_reason=None, purged=now_us())).rowcount
 
     # -- registered victim profiles ----------------------------------------------------
     def add_profile(self, profile: StoredProfile) -> StoredProfile:
@@ -265,13 +265,15 @@ class ReviewPart(ObjectsPart):
     def reseal_all(self, reseal) -> int:
         count = 0
         with self._write(objects_lock=True) as conn:  # one transaction: all under the new key, or none
-            for row in conn.execute(select(submissions.c.id, submissions.c.sealed, submissions.c.sealed_report)
-                                    ).all():
+            for row in conn.execute(select(submissions.c.id, submissions.c.sealed, submissions.c.sealed_report,
+                                           submissions.c.sealed_reason)).all():
                 changes = {}
                 if row.sealed is not None:
                     changes["sealed"] = reseal(bytes(row.sealed), f"submission:{row.id}")
                 if row.sealed_report is not None:
                     changes["sealed_report"] = reseal(bytes(row.sealed_report), f"report:{row.id}")
+                if row.sealed_reason is not None:
+                    changes["sealed_reason"] = reseal(bytes(row.sealed_reason), f"reason:{row.id}")
                 if changes:
                     conn.execute(update(submissions).where(submissions.c.id == row.id).values(**changes))
                     count += len(changes)

@@ -21,7 +21,7 @@ from ..services import corroboration, permissions, publication, review, sessions
 from ..services.agreements import publication_gate
 from ..services.pipeline import effective_profile
 from ..services.redactions import entry_keys, undoable
-from ..services.sealed import open_payload, open_private_report
+from ..services.sealed import open_payload, open_private_report, shown_message
 from . import auth, wording
 from .blueprint import bp
 from .highlight import draft_marks, original_marks, profile_marks, render_bundle, render_text, text_marks
@@ -165,7 +165,7 @@ def _submission_page(sid: str, error: str | None = None, status: int = 200):
     strict = publication.strict_failures(ctx(), principal=g.principal, sub=sub)
     return render_template(
         "submission.html", sub=sub, report=report, rows=rows, holds=holds, open_holds=open_holds, gate=gate,
-        strict=strict,
+        strict=strict, message=shown_message(ctx(), sub),
         original=original, draft=draft, error=error, max_objects=MAX_OBJECTS_SHOWN,
         changes=report.get("summary", {}).get("changes_by_rule", {}), refused=report.get("refused", []),
         add_fields=review.ADD_FIELDS, tlps=TLP_LEVELS, editable=sub.status == "review",
