@@ -12,12 +12,16 @@ from hub.datadir import DataDir
 from hub.services.maintenance import rotate
 from hub.services.permissions import cli_operator
 from hub.services.profiles import add_profile
-from hub.services.sealed import open_payload, open_private_report
+from hub.services.review import reject
+from hub.services.sealed import open_payload, open_private_report, shown_message
 from hub.services.submissions import submit
 from hub.store.base import SubmissionFilter
 from hub.worker import Worker
 from review_fixtures import demo, hub, setup_hub
 from taxii_fixtures import pg_database
+
+
+REASON = "duplicate of CASE-7 / 重複"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -37,6 +41,9 @@ def _filled(keys) -> DataDir:
         submit(ctx, principal=submitter, body={"bundle": demo("submission.json"), "victim_profile": demo("profile.json"),
                                 "victim_ref": "CASE-1"})
     Worker(ctx).drain()  # sanitised, so private reports are sealed too
+    analyst = ctx.store.authenticate(keys.analyst["key_id"], keys.analyst["key"].split(".", 1)[1])
+    first = ctx.store.list_submissions(SubmissionFilter(oldest_first=True), 1)[0]
+    reject(ctx, principal=analyst, submission_id=first.id, reason=REASON)  # a sealed reason too
     add_profile(ctx, principal=submitter, name="yamabuki", profile=demo("profile.json"), default=True,
                 victim_ref="CASE-1")
     ctx.store.close()
@@ -48,6 +55,8 @@ def _blobs(store):
         full = store.get_submission(sub.id)
         yield full.sealed, f"submission:{full.id}"
         yield full.sealed_report, f"report:{full.id}"
+        if full.sealed_reason is not None:
+            yield full.sealed_reason, f"reason:{full.id}"
     for org in ("csirt-a",):
         for p in store.list_profiles(org):
             yield p.sealed, f"profile:{p.id}"
@@ -56,7 +65,7 @@ def _blobs(store):
 def test_rotation_reseals_everything_and_retires_the_old_key(hubdir):
     old = Sealer(read_key_file(hubdir.secrets / "data.key"))
     result = hub("secrets", "rotate", data_dir=hubdir.path)
-    assert result["resealed"] == 3 * 2 + 1 and result["resumed"] is False
+    assert result["resealed"] == 3 * 2 + 1 + 1 and result["resumed"] is False
     new = Sealer(read_key_file(hubdir.secrets / "data.key"))
     assert new.fingerprint != old.fingerprint
     assert not (hubdir.secrets / "data.key.new").exists()
@@ -70,6 +79,8 @@ def test_rotation_reseals_everything_and_retires_the_old_key(hubdir):
     sub = store.list_submissions(SubmissionFilter(), 1)[0]
     assert open_payload(ctx, store.get_submission(sub.id))["profile"] == demo("profile.json")
     assert open_private_report(ctx, store.get_submission(sub.id))["entries"]
+    rejected = store.list_submissions(SubmissionFilter(status="rejected"), 1)[0]
+    assert shown_message(ctx, rejected) == REASON
     assert store.list_audit()[-1].action == "secrets-rotate"
 
 
