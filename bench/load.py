@@ -114,6 +114,13 @@ class Hub:
             self.procs.append(ServerProcess([*hub_argv(), "worker", "--data-dir", str(self.dir)],
                                             self.dir / f"worker{n}.log", cwd=ROOT).start())
         self.procs[0].wait_ready(self.base + "/healthz")
+        # Measure once every worker runs (one starts in seconds, importing the sanitiser, and that
+        # start would otherwise fall into the idle figures).
+        expected, deadline = max(workers, 1), time.monotonic() + 120
+        while sum(p.log_path.read_text(errors="replace").count("worker running") for p in self.procs) < expected:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the workers did not start")
+            time.sleep(0.2)
 
     def stop(self, pg: PgDatabases | None) -> None:
         for p in self.procs:
