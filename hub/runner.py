@@ -76,11 +76,14 @@ def run_worker(data, threads: int) -> int:
     store = data.open_store()
     ctx = HubContext.from_datadir(data, store)
     workers = start_workers(data, ctx, threads)
-    done = threading.Event()
+    # The handler only records the signal: taking a lock there (Event.set) deadlocks when a second
+    # signal (SIGTERM from `hub serve` and from its death, say) lands while the first holds it.
+    asked: list[int] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: done.set())
+        signal.signal(sig, lambda signum, _frame: asked.append(signum))
     print(f"hub: worker running ({threads} thread(s), pid {os.getpid()})", file=sys.stderr, flush=True)
-    done.wait()
+    while not asked:
+        time.sleep(0.2)
     for w in workers:
         w.stop()
     for w in workers:

@@ -7,12 +7,15 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from conftest import ROOT
 from hub.datadir import DataDir
 from review_fixtures import auth, demo, setup_hub
 from taxii_fixtures import Server, child_pids
@@ -102,3 +105,22 @@ def test_the_worker_process_ends_with_hub_serve(site, how):
     os.kill(int(web), how)
     server.proc.wait(timeout=30)
     assert gone(worker, within=20), f"the worker process outlived hub serve ({how.name})"
+
+
+def test_a_worker_stops_on_a_burst_of_signals(site, tmp_path):
+    """`hub serve` and the death of `hub serve` may both SIGTERM a worker at once: however many
+    signals land together, it stops (a handler that takes a lock deadlocked on the second)."""
+    keys, _server, _log = site
+    log = tmp_path / "worker.log"
+    with open(log, "ab") as out:
+        worker = subprocess.Popen([sys.executable, "-m", "hub", "worker", "--data-dir", str(keys.data_dir)],
+                                  cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "worker running" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for _ in range(200):
+            worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+    finally:
+        worker.kill()
