@@ -1,5 +1,5 @@
 """Running the hub's processes: `hub serve` (waitress; one or several web processes on one
-listening socket, and forked worker processes unless --no-worker) and `hub worker`.
+listening socket, and `hub worker` processes beside them unless --no-worker) and `hub worker`.
 
 Any number of `hub serve --no-worker` and `hub worker` processes, on one or several machines, may
 share one PostgreSQL database: workers claim submissions with leases (hub.worker), PostgreSQL

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
 from ..domain import now_timestamp
-from . import schema
+from . import schema, sqlite_wake
 from .base import (GENESIS_HASH, Agreement, AuditEntry, Collection, InvalidArgument, Org, Publication,
                    StoredProfile, audit_hash)
 from .base_audit import AUDIT_CHECKPOINT_EVERY, Checkpoint, Checkpointer
@@ -54,6 +54,8 @@ class SqlCore:
         self._insert = pg_insert if self._pg else sqlite_insert  # upserts
         self._unit = threading.local()  # .conn: the calling thread's open unit of work
         self._checkpointer: Checkpointer | None = None
+        # SQLite: where the wake pipes of workers in other processes are (None: they poll)
+        self._wake_dir = None if self._pg else sqlite_wake.wake_dir(engine.url.database)
 
     def close(self) -> None:
         """Close every pooled connection (the store must not be used afterwards)."""

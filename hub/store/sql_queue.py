@@ -17,15 +17,12 @@ CHANNEL = "hub_queue"
 
 def notify(conn) -> None:
     """Inside a write transaction: workers listening are told at its commit."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text(f"NOTIFY {CHANNEL}"))
+    conn.execute(text(f"NOTIFY {CHANNEL}"))
 
 
-def listen(engine: Engine, on_signal: Callable[[], None], stop: threading.Event) -> threading.Thread | None:
-    """A daemon thread calling `on_signal` for every NOTIFY (PostgreSQL only; None on SQLite).
-    It reconnects after a lost connection; the workers' poll covers the gap."""
-    if engine.dialect.name != "postgresql":
-        return None
+def listen(engine: Engine, on_signal: Callable[[], None], stop: threading.Event) -> threading.Thread:
+    """A daemon thread calling `on_signal` for every NOTIFY. It reconnects after a lost
+    connection; the workers' poll covers the gap."""
     conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
     def run() -> None:

@@ -131,17 +131,15 @@ class ReviewPart(ObjectsPart):
             with self._write() as conn:
                 notify(conn)  # delivered by PostgreSQL at the commit
             return
-        directory = sqlite_wake.wake_dir(self.engine.url.database)
-        if directory is not None:
-            self._after_commit(lambda: sqlite_wake.signal(directory))
+        if self._wake_dir is not None:
+            self._after_commit(lambda: sqlite_wake.signal(self._wake_dir))
 
     def listen_queued(self, on_signal, stop) -> None:
         if self._pg:
             listen(self.engine, on_signal, stop)
             return
-        directory = sqlite_wake.wake_dir(self.engine.url.database)
-        if directory is not None:
-            sqlite_wake.listen(directory, on_signal, stop)
+        if self._wake_dir is not None:
+            sqlite_wake.listen(self._wake_dir, on_signal, stop)
 
     def renew_lease(self, owner: str, submission_id: str, lease_until_us: int) -> bool:
         with self._write() as conn:
